@@ -1,0 +1,114 @@
+# plainsight build. Everything generated goes to $(BUILD).
+#
+#   make            build build/plainsight
+#   make test       unit tests, then end-to-end tests (root)
+#   make unit-test  unit tests only (no root needed)
+#   make bench      build the benchmark client
+#   make clean      remove build/
+#   make V=1        show every command
+
+BUILD ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PYTHON ?= /usr/bin/python3
+# Kernel BTF that vmlinux.h is generated from; override to build for another kernel.
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+VERSION := $(shell cat VERSION)
+
+ifeq ($(V),1)
+Q :=
+msg := @true
+else
+Q := @
+msg := @printf '  %-8s %s\n'
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PKG_LIBS := libbpf libelf zlib libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS))
+PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS))
+
+CFLAGS ?= -O2 -g
+AGENT_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+	-Wformat=2 -D_GNU_SOURCE -DPLAINSIGHT_VERSION='"$(VERSION)"' \
+	-Iinclude -I$(BUILD) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS := $(PKG_LDLIBS)
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-Iinclude -I$(BUILD) -I$(BUILD)/bpf
+
+AGENT_SRCS := $(sort $(wildcard agent/*/*.c))
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/agent/main.o
+LIB := $(BUILD)/libplainsight.a
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:%.bpf.c=$(BUILD)/%.bpf.o)
+SKELETONS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+
+BENCH_BIN := $(BUILD)/tools/bench/tls_write_client
+
+.PHONY: all test unit-test e2e-test bench clean
+all: $(BUILD)/plainsight
+
+$(BUILD)/vmlinux.h:
+	$(msg) GEN $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	$(msg) BPF $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(msg) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# Every agent object waits for the skeletons, because the first build has no
+# dependency files yet to say which ones include them.
+$(BUILD)/agent/%.o: agent/%.c | $(SKELETONS)
+	$(msg) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(filter-out $(MAIN_OBJ),$(AGENT_OBJS))
+	$(msg) AR $@
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/plainsight: $(MAIN_OBJ) $(LIB)
+	$(msg) LINK $@
+	$(Q)$(CC) $(AGENT_CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
+	$(msg) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) -Iagent -MMD -MP $< $(LIB) -o $@ $(LDLIBS) -lcmocka
+
+$(BENCH_BIN): tools/bench/tls_write_client.c
+	$(msg) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) $< -o $@ -lssl -lcrypto
+
+unit-test: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
+
+e2e-test: $(BUILD)/plainsight
+	$(Q)$(PYTHON) tests/e2e/run.py --binary $(BUILD)/plainsight
+
+test: unit-test e2e-test
+
+bench: $(BUILD)/plainsight $(BENCH_BIN)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
