@@ -26,6 +26,7 @@ msg := @printf '  %-8s %s\n'
 endif
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 PKG_LIBS := libbpf libelf zlib libcjson
@@ -41,7 +42,7 @@ LDLIBS := $(PKG_LDLIBS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Iinclude -I$(BUILD) -I$(BUILD)/bpf
 
-AGENT_SRCS := $(sort $(wildcard agent/*/*.c))
+AGENT_SRCS := agent/main.c $(sort $(wildcard agent/*/*.c))
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/agent/main.o
 LIB := $(BUILD)/libplainsight.a

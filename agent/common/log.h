@@ -1,7 +1,7 @@
 /*
  * One leveled logger for the whole agent. Messages go to stderr, never to
  * stdout, which carries events only. libbpf's own messages are routed here
- * too (see log_route_libbpf).
+ * too.
  */
 #ifndef PLAINSIGHT_LOG_H
 #define PLAINSIGHT_LOG_H

@@ -1,0 +1,69 @@
+/* Private to agent/capture/: the state shared by its files. */
+#ifndef PLAINSIGHT_CAPTURE_INTERNAL_H
+#define PLAINSIGHT_CAPTURE_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "capture.h"
+#include "tls_capture.skel.h"
+
+/* One attached library file, identified by device and inode so that the
+ * same file reached through several paths is attached once. */
+struct attached_library {
+	dev_t device;
+	ino_t inode;
+	struct bpf_link *links[12];
+	int link_count;
+};
+
+struct process_info {
+	pid_t pid;
+	bool announced; /* a TLS_CHUNK_PROCESS was sent for it */
+	char executable_path[PS_PATH_BYTES];
+};
+
+#define MAX_TRACEPOINT_LINKS 16
+
+struct capture {
+	struct tls_capture_bpf *skeleton;
+	struct bpf_link *tracepoint_links[MAX_TRACEPOINT_LINKS];
+	int tracepoint_link_count;
+	struct ring_buffer *ring_buffer;
+	struct capture_options options;
+
+	struct attached_library *libraries;
+	size_t library_count;
+	size_t library_capacity;
+
+	struct process_info *processes; /* small open-addressing table by pid */
+	size_t process_capacity;
+
+	/* CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns, to date BPF records. */
+	int64_t realtime_offset_ns;
+	uint64_t last_rescan_ms;
+	uint64_t last_tick_ms;
+	uint64_t connections_freed; /* closes seen, for the eviction count */
+
+	struct tls_chunk_sink *sink; /* valid during capture_poll */
+	int sink_error;
+	struct capture_stats stats;
+};
+
+/* libraries.c */
+int libraries_attach_file(struct capture *capture, const char *path);
+void libraries_scan_system(struct capture *capture);
+void libraries_scan_processes(struct capture *capture);
+void libraries_detach_all(struct capture *capture);
+
+/* targets.c */
+int targets_configure(struct capture *capture);
+int targets_fill(struct capture *capture);
+
+/* records.c */
+int records_handle(void *context, void *data, size_t size);
+void records_send_tick(struct capture *capture, uint64_t now_ms);
+void processes_free(struct capture *capture);
+
+uint64_t monotonic_ms(void);
+
+#endif

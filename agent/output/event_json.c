@@ -1,0 +1,261 @@
+/*
+ * The JSON event of one request, built with cJSON.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "output.h"
+
+#define HTTPS_DEFAULT_PORT 443
+
+static const char *header_value(const struct http_message *message, const char *name)
+{
+	for (size_t i = 0; i < message->header_count; i++) {
+		if (strcasecmp(message->headers[i].name, name) == 0)
+			return message->headers[i].value;
+	}
+	return NULL;
+}
+
+/* Returns the named child object of parent, created if missing. */
+static cJSON *object_at(cJSON *parent, const char *name)
+{
+	cJSON *child = cJSON_GetObjectItemCaseSensitive(parent, name);
+
+	return child ? child : cJSON_AddObjectToObject(parent, name);
+}
+
+static void format_timestamp(uint64_t time_ns, char *text, size_t size)
+{
+	time_t seconds = (time_t)(time_ns / 1000000000u);
+	unsigned int micros = (unsigned int)(time_ns % 1000000000u / 1000u);
+	struct tm utc;
+	char date[32];
+
+	gmtime_r(&seconds, &utc);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &utc);
+	snprintf(text, size, "%s.%06uZ", date, micros);
+}
+
+static bool format_address(const struct tls_endpoint *endpoint, char *text, size_t size)
+{
+	if (endpoint->family == 2)
+		return inet_ntop(AF_INET, endpoint->address, text, size) != NULL;
+	if (endpoint->family == 10)
+		return inet_ntop(AF_INET6, endpoint->address, text, size) != NULL;
+	return false;
+}
+
+static void add_endpoint(cJSON *object, const struct tls_endpoint *endpoint)
+{
+	char address[INET6_ADDRSTRLEN];
+
+	if (!format_address(endpoint, address, sizeof(address)))
+		return;
+	cJSON_AddStringToObject(object, "address", address);
+	cJSON_AddNumberToObject(object, "port", endpoint->port);
+}
+
+/* The authority the request was sent to: its Host header, or the peer's
+ * address and port when it has none (HTTP/1.0). */
+struct authority {
+	char text[512];    /* as it goes into url.full */
+	char host[512];    /* server.address */
+	unsigned int port; /* server.port */
+};
+
+static void split_host_port(struct authority *authority, unsigned int default_port)
+{
+	char *colon;
+	char *end;
+
+	snprintf(authority->host, sizeof(authority->host), "%s", authority->text);
+	authority->port = default_port;
+
+	if (authority->host[0] == '[') {
+		/* An IPv6 literal, RFC 3986 section 3.2.2: "[::1]:8443". */
+		end = strchr(authority->host, ']');
+		if (!end)
+			return;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		*end = '\0';
+		memmove(authority->host, authority->host + 1, strlen(authority->host));
+	} else {
+		colon = strrchr(authority->host, ':');
+	}
+	if (colon) {
+		*colon = '\0';
+		authority->port = (unsigned int)strtoul(colon + 1, NULL, 10);
+	}
+}
+
+static void find_authority(const struct http_exchange *exchange, struct authority *authority)
+{
+	const char *host = header_value(exchange->request, "Host");
+	unsigned int peer_port = exchange->peer.family ? exchange->peer.port : HTTPS_DEFAULT_PORT;
+	char address[INET6_ADDRSTRLEN];
+
+	if (host && host[0]) {
+		snprintf(authority->text, sizeof(authority->text), "%s", host);
+		split_host_port(authority, peer_port);
+		return;
+	}
+
+	if (!format_address(&exchange->peer, address, sizeof(address)))
+		snprintf(address, sizeof(address), "unknown");
+	if (exchange->peer.family == 10)
+		snprintf(authority->text, sizeof(authority->text), "[%s]:%u", address, peer_port);
+	else
+		snprintf(authority->text, sizeof(authority->text), "%s:%u", address, peer_port);
+	snprintf(authority->host, sizeof(authority->host), "%s", address);
+	authority->port = peer_port;
+}
+
+static void add_url(cJSON *event, const struct http_exchange *exchange, const struct authority *authority)
+{
+	const char *target = exchange->request->target;
+	cJSON *url = object_at(event, "url");
+	char *full;
+	const char *query;
+	size_t size;
+
+	/* Absolute-form targets (RFC 9112, section 3.2.2) are the URL already. */
+	if (strncasecmp(target, "https://", 8) == 0 || strncasecmp(target, "http://", 7) == 0) {
+		cJSON_AddStringToObject(url, "full", target);
+		return;
+	}
+
+	size = strlen(authority->text) + strlen(target) + sizeof("https://");
+	full = malloc(size);
+	if (!full)
+		return;
+	snprintf(full, size, "https://%s%s", authority->text, target);
+	cJSON_AddStringToObject(url, "full", full);
+	free(full);
+
+	query = strchr(target, '?');
+	if (query) {
+		char *path = strndup(target, (size_t)(query - target));
+
+		if (path)
+			cJSON_AddStringToObject(url, "path", path);
+		free(path);
+		cJSON_AddStringToObject(url, "query", query + 1);
+	} else {
+		cJSON_AddStringToObject(url, "path", target);
+	}
+}
+
+static void add_process(cJSON *event, const struct http_exchange *exchange)
+{
+	cJSON *process = object_at(event, "process");
+	cJSON *executable;
+	const char *name = strrchr(exchange->executable_path, '/');
+
+	cJSON_AddNumberToObject(process, "pid", exchange->pid);
+	cJSON_AddNumberToObject(object_at(process, "thread"), "id", exchange->tid);
+	executable = object_at(process, "executable");
+	cJSON_AddStringToObject(executable, "name", name ? name + 1 : exchange->executable_path);
+	cJSON_AddStringToObject(executable, "path", exchange->executable_path);
+}
+
+static void add_network(cJSON *event, const struct http_exchange *exchange)
+{
+	cJSON *network = object_at(event, "network");
+	cJSON *protocol = object_at(network, "protocol");
+	char version[16];
+
+	snprintf(version, sizeof(version), "%d.%d", exchange->request->version_major,
+		 exchange->request->version_minor);
+	cJSON_AddStringToObject(protocol, "name", "http");
+	cJSON_AddStringToObject(protocol, "version", version);
+	if (exchange->peer.family) {
+		cJSON_AddStringToObject(network, "transport", "tcp");
+		cJSON_AddStringToObject(network, "type", exchange->peer.family == 10 ? "ipv6" : "ipv4");
+		add_endpoint(object_at(network, "peer"), &exchange->peer);
+		add_endpoint(object_at(network, "local"), &exchange->local);
+	}
+}
+
+static void add_http(cJSON *event, const struct http_exchange *exchange)
+{
+	cJSON *http = object_at(event, "http");
+	cJSON *request = object_at(http, "request");
+	cJSON *response;
+
+	cJSON_AddStringToObject(request, "method", exchange->request->method);
+	cJSON_AddNumberToObject(object_at(request, "body"), "size", (double)exchange->request->body_bytes);
+	if (!exchange->response)
+		return;
+	response = object_at(http, "response");
+	cJSON_AddNumberToObject(response, "status_code", exchange->response->status_code);
+	cJSON_AddNumberToObject(object_at(response, "body"), "size", (double)exchange->response->body_bytes);
+}
+
+static const char *library_name(enum tls_library library)
+{
+	switch (library) {
+	case TLS_LIBRARY_OPENSSL:
+		return "openssl";
+	case TLS_LIBRARY_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+static void add_capture(cJSON *event, const struct http_exchange *exchange)
+{
+	cJSON *capture = object_at(object_at(event, "plainsight"), "capture");
+
+	cJSON_AddStringToObject(capture, "source", "tls");
+	cJSON_AddNumberToObject(capture, "connection_id", (double)exchange->conn_id);
+	cJSON_AddNumberToObject(capture, "bytes_lost", (double)exchange->bytes_lost);
+	cJSON_AddBoolToObject(capture, "request_truncated", exchange->request->truncated);
+	if (exchange->response)
+		cJSON_AddBoolToObject(capture, "response_truncated", exchange->response->truncated);
+}
+
+char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence)
+{
+	cJSON *event = cJSON_CreateObject();
+	struct authority authority;
+	const char *user_agent = header_value(exchange->request, "User-Agent");
+	char timestamp[64];
+	char *text;
+
+	if (!event)
+		return NULL;
+
+	format_timestamp(exchange->request->time_ns, timestamp, sizeof(timestamp));
+	cJSON_AddStringToObject(event, "@timestamp", timestamp);
+	cJSON_AddStringToObject(object_at(event, "event"), "kind", "http.request");
+	cJSON_AddNumberToObject(object_at(event, "event"), "sequence", (double)sequence);
+	cJSON_AddStringToObject(object_at(event, "agent"), "name", "plainsight");
+	cJSON_AddStringToObject(object_at(event, "agent"), "version", PLAINSIGHT_VERSION);
+	cJSON_AddStringToObject(object_at(event, "host"), "name", host_name);
+	add_process(event, exchange);
+	cJSON_AddStringToObject(object_at(event, "tls"), "library", library_name(exchange->library));
+	add_network(event, exchange);
+
+	find_authority(exchange, &authority);
+	cJSON_AddStringToObject(object_at(event, "server"), "address", authority.host);
+	cJSON_AddNumberToObject(object_at(event, "server"), "port", authority.port);
+	if (exchange->local.family)
+		add_endpoint(object_at(event, "client"), &exchange->local);
+	add_url(event, exchange, &authority);
+	add_http(event, exchange);
+	if (user_agent)
+		cJSON_AddStringToObject(object_at(event, "user_agent"), "original", user_agent);
+	add_capture(event, exchange);
+
+	text = cJSON_PrintUnformatted(event);
+	cJSON_Delete(event);
+	return text;
+}

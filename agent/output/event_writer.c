@@ -1,0 +1,92 @@
+/*
+ * Writing events as JSON Lines to stdout or to a file. Each event is flushed
+ * as soon as it is written, so that a reader following the file (or a pipe)
+ * sees it at once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../common/log.h"
+#include "output.h"
+
+struct event_writer {
+	FILE *file;
+	bool owns_file;
+	char *host_name;
+	uint64_t sequence; /* of the last event formatted, written or not */
+	uint64_t written;
+};
+
+struct event_writer *event_writer_open(const struct event_writer_options *options, int *error)
+{
+	struct event_writer *writer = calloc(1, sizeof(*writer));
+
+	*error = -ENOMEM;
+	if (!writer)
+		return NULL;
+	writer->host_name = strdup(options->host_name ? options->host_name : "");
+	if (!writer->host_name)
+		goto fail;
+
+	if (options->path) {
+		writer->file = fopen(options->path, "ae");
+		if (!writer->file) {
+			*error = -errno;
+			log_error("cannot open events file %s: %s", options->path, strerror(errno));
+			goto fail;
+		}
+		writer->owns_file = true;
+	} else {
+		writer->file = stdout;
+	}
+	*error = 0;
+	return writer;
+
+fail:
+	free(writer->host_name);
+	free(writer);
+	return NULL;
+}
+
+int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange)
+{
+	char *text;
+	int error = 0;
+
+	/* A failed write still uses up its sequence number, so that a collector
+	 * sees the gap. */
+	writer->sequence++;
+	text = event_format(exchange, writer->host_name, writer->sequence);
+	if (!text)
+		return -ENOMEM;
+	if (fputs(text, writer->file) == EOF || fputc('\n', writer->file) == EOF || fflush(writer->file))
+		error = -errno;
+	else
+		writer->written++;
+	cJSON_free(text);
+	return error;
+}
+
+uint64_t event_writer_count(const struct event_writer *writer)
+{
+	return writer->written;
+}
+
+int event_writer_close(struct event_writer *writer)
+{
+	int error = 0;
+
+	if (!writer)
+		return 0;
+	if (writer->owns_file && fclose(writer->file))
+		error = -errno;
+	else if (!writer->owns_file && fflush(writer->file))
+		error = -errno;
+	free(writer->host_name);
+	free(writer);
+	return error;
+}

@@ -1,0 +1,37 @@
+/*
+ * Output stage: one JSON object per line for each reported request, with
+ * field names from the OpenTelemetry semantic conventions as nested objects
+ * (url.full becomes {"url":{"full":...}}), and a plainsight object for the
+ * rest.
+ */
+#ifndef PLAINSIGHT_OUTPUT_H
+#define PLAINSIGHT_OUTPUT_H
+
+#include <stdint.h>
+
+#include "../stream/stream.h"
+
+struct event_writer_options {
+	const char *path;      /* events file (appended to), or NULL for stdout */
+	const char *host_name; /* host.name of every event */
+};
+
+struct event_writer;
+
+/* Returns NULL with *error set to a negative errno; the cause is logged. */
+struct event_writer *event_writer_open(const struct event_writer_options *options, int *error);
+
+/* Writes one event; returns 0 or a negative errno. */
+int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange);
+
+/* Events written so far. */
+uint64_t event_writer_count(const struct event_writer *writer);
+
+/* Flushes and closes; NULL is accepted. Returns 0 or a negative errno. */
+int event_writer_close(struct event_writer *writer);
+
+/* Builds the event as a JSON text without a newline, for writers and tests.
+ * The caller frees the result. Returns NULL when out of memory. */
+char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence);
+
+#endif

@@ -1,0 +1,81 @@
+/* Private to agent/stream/: connection state shared by its files. */
+#ifndef PLAINSIGHT_STREAM_INTERNAL_H
+#define PLAINSIGHT_STREAM_INTERNAL_H
+
+#include "stream.h"
+
+enum connection_protocol {
+	PROTOCOL_UNKNOWN = 0,
+	PROTOCOL_HTTP1,
+	PROTOCOL_HTTP2,
+	PROTOCOL_SERVER_SIDE, /* the process answers requests: not ours to report */
+	PROTOCOL_OPAQUE,      /* after a protocol switch (101), not HTTP any more */
+};
+
+struct pending_request {
+	struct http_message message;
+	bool reported; /* reported after the timeout, still waits for pairing */
+	struct pending_request *next;
+};
+
+struct connection {
+	uint64_t conn_id;
+	uint32_t pid;
+	uint32_t tid;
+	enum tls_library library;
+	struct tls_endpoint local;
+	struct tls_endpoint peer;
+	enum connection_protocol protocol;
+
+	struct h1_parser *request_parser;
+	struct h1_parser *response_parser;
+	uint64_t next_offset[2]; /* expected stream offset per direction */
+	uint64_t chunk_time_ns;  /* time of the chunk being parsed */
+
+	struct pending_request *pending_head;
+	struct pending_request *pending_tail;
+	size_t pending_count;
+	uint64_t lost_unreported;
+
+	struct stream *stream;
+	struct connection *hash_next;
+	struct connection *older; /* least recently used order */
+	struct connection *newer;
+};
+
+struct process_entry {
+	uint32_t pid;
+	char *executable_path;
+	struct process_entry *next;
+};
+
+#define CONNECTION_BUCKETS 4096
+#define PROCESS_BUCKETS 1024
+
+struct stream {
+	struct stream_options options;
+	stream_exchange_fn on_exchange;
+	void *user;
+	struct tls_chunk_sink sink;
+
+	struct connection *buckets[CONNECTION_BUCKETS];
+	struct connection *oldest;
+	struct connection *newest;
+	size_t connection_count;
+
+	struct process_entry *processes[PROCESS_BUCKETS];
+	struct stream_stats stats;
+};
+
+/* exchange.c */
+void exchange_on_request(struct connection *connection, const struct h1_message *message);
+void exchange_on_response(struct connection *connection, const struct h1_message *message);
+bool exchange_response_is_bodyless(struct connection *connection, const struct h1_message *response);
+void exchange_report_timeouts(struct connection *connection, uint64_t now_ns);
+void exchange_flush(struct connection *connection);
+void http_message_clear(struct http_message *message);
+
+/* stream.c */
+const char *stream_executable_path(const struct stream *stream, uint32_t pid);
+
+#endif
