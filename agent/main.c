@@ -522,12 +522,11 @@ static int run_replay(struct settings *settings)
 	int error;
 	int code = 0;
 
-	/* The host name comes from the archive, known only once it is open; a
-	 * first pass over the header would need the same reader, so the events
-	 * are written through a stream opened after the header is read. */
-	error = 0; // TEMP
+	/* Events carry the host name of the capture, so the header is read
+	 * before the pipeline is built. */
+	error = archive_read_info(settings->archive_path, &info, &status);
 	if (error) {
-		log_error("cannot read archive %s: %s", settings->archive_path, strerror(-error));
+		log_error("cannot read archive %s: %s", settings->archive_path, status.error);
 		return 1;
 	}
 	if (pipeline_open(&pipeline, settings, info.host_name)) {

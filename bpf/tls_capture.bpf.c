@@ -401,12 +401,14 @@ static __always_inline void read_socket_addresses(struct ps_socket_record *recor
 	record->family = family;
 	record->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	record->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	/* BPF_CORE_READ_INTO would copy sizeof(element) == 1 byte into an array,
+	 * so the sizes are given. */
 	if (family == AF_INET) {
-		BPF_CORE_READ_INTO(record->local_address, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(record->peer_address, sk, __sk_common.skc_daddr);
+		bpf_core_read(record->local_address, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(record->peer_address, 4, &sk->__sk_common.skc_daddr);
 	} else if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(record->local_address, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(record->peer_address, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(record->local_address, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(record->peer_address, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 }
 
@@ -484,7 +486,9 @@ static __always_inline void send_process_record(__u32 type, __u32 tgid, const ch
 		bpf_probe_read_user_str(record->path, sizeof(record->path), path);
 	else if (path)
 		bpf_probe_read_kernel_str(record->path, sizeof(record->path), path);
-	bpf_ringbuf_submit(record, wakeup_flags());
+	/* Woken at once: the agent reads /proc/PID/exe and attaches new
+	 * libraries while the process still runs. These records are rare. */
+	bpf_ringbuf_submit(record, BPF_RB_FORCE_WAKEUP);
 }
 
 /* Returns whether the executable's file name is in target_exes. The name is

@@ -55,4 +55,8 @@ int archive_writer_close(struct archive_writer *writer);
 int archive_read(const char *path, struct tls_chunk_sink *sink, struct archive_info *info,
 		 struct archive_status *status);
 
+/* Reads only the file header into info. Returns 0 or a negative errno, with
+ * status.error saying why. */
+int archive_read_info(const char *path, struct archive_info *info, struct archive_status *status);
+
 #endif

@@ -243,6 +243,8 @@ static int handle_data(struct stream *stream, const struct tls_chunk *chunk)
 		return -ENOMEM;
 	connection->tid = chunk->tid;
 	connection->chunk_time_ns = chunk->time_ns;
+	if (chunk->library != TLS_LIBRARY_UNKNOWN)
+		connection->library = chunk->library;
 	if (connection->protocol == PROTOCOL_UNKNOWN)
 		detect_protocol(connection, chunk);
 	if (connection->protocol != PROTOCOL_HTTP1 && connection->protocol != PROTOCOL_UNKNOWN)

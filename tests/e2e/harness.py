@@ -58,6 +58,8 @@ class CertificateAuthority:
 
 NGINX_CONFIG = """
 daemon on;
+# The workers write request bodies under the test's private directory.
+user root root;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 worker_processes 1;

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import traceback
 
 from harness import (GET_BODY_BYTES, UPLOAD_RESPONSE_BYTES, Plainsight, Workspace, field,
@@ -145,6 +146,9 @@ def test_truncated_archive_keeps_events(context):
     archive = os.path.join(context.directory, "cut.psa")
     plainsight = context.start("capture", "--pid", str(os.getpid()), "-o", archive, name="cut")
     context.curl(context.nginx.url("/before-cut"))
+    # The capture writes a block about once a second: wait for the block with
+    # the request, so that the cut below only reaches the final block.
+    time.sleep(2.5)
     plainsight.stop()
     size = os.path.getsize(archive)
     with open(archive, "r+b") as file:
