@@ -54,7 +54,7 @@ SKELETONS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
-BENCH_BIN := $(BUILD)/tools/bench/tls_write_client
+BENCH_BINS := $(BUILD)/tools/bench/tls_write_client $(BUILD)/tools/bench/tls_sink
 
 .PHONY: all test unit-test e2e-test bench clean
 all: $(BUILD)/plainsight
@@ -94,7 +94,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(AGENT_CFLAGS) -Iagent -MMD -MP $< $(LIB) -o $@ $(LDLIBS) -lcmocka
 
-$(BENCH_BIN): tools/bench/tls_write_client.c
+$(BUILD)/tools/bench/%: tools/bench/%.c
 	$(msg) CC $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(AGENT_CFLAGS) $< -o $@ -lssl -lcrypto
@@ -107,7 +107,7 @@ e2e-test: $(BUILD)/plainsight
 
 test: unit-test e2e-test
 
-bench: $(BUILD)/plainsight $(BENCH_BIN)
+bench: $(BUILD)/plainsight $(BENCH_BINS)
 
 clean:
 	rm -rf $(BUILD)

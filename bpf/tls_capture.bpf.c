@@ -149,9 +149,11 @@ static __always_inline int enter_tls_call(void *tls_object, const void *buffer, 
 		return 0;
 
 	/* A library may implement one API function through another exported
-	 * one; only the outermost call on a thread is captured. */
+	 * one; only the outermost call on a thread is captured. A saved call
+	 * for another TLS object is stale (its return probe never ran, as after
+	 * a longjmp), and is replaced so that the thread is not lost for good. */
 	outer = bpf_map_lookup_elem(&pending_calls, &pid_tgid);
-	if (outer) {
+	if (outer && outer->tls_object == (__u64)tls_object) {
 		outer->depth++;
 		return 0;
 	}
@@ -161,7 +163,7 @@ static __always_inline int enter_tls_call(void *tls_object, const void *buffer, 
 	call.length_out = length_out;
 	call.direction = direction;
 	call.library = PS_TLS_OPENSSL;
-	if (bpf_map_update_elem(&pending_calls, &pid_tgid, &call, BPF_NOEXIST))
+	if (bpf_map_update_elem(&pending_calls, &pid_tgid, &call, BPF_ANY))
 		count_loss(PS_LOSS_CALLS_UNTRACKED, 1);
 	return 0;
 }

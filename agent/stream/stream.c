@@ -11,6 +11,7 @@
 #include "internal.h"
 
 static const char http2_preface[] = "PRI * HTTP/2.0\r\n";
+static const char status_line_prefix[] = "HTTP/1.";
 
 void stream_default_options(struct stream_options *options)
 {
@@ -210,23 +211,42 @@ static struct connection *find_or_add_connection(struct stream *stream, const st
 
 /* ---- chunks ---- */
 
-/* Chooses the protocol from the first egress bytes of a connection. */
+static void mark_server_side(struct connection *connection)
+{
+	connection->protocol = PROTOCOL_SERVER_SIDE;
+	connection->stream->stats.server_side_connections++;
+}
+
+/* Chooses the protocol from the first egress bytes of a connection, or from
+ * ingress bytes that arrive first: a server reads a request before it writes
+ * anything, and those bytes are not garbage. */
 static void detect_protocol(struct connection *connection, const struct tls_chunk *chunk)
 {
 	struct stream *stream = connection->stream;
 	size_t compare = chunk->data_bytes < sizeof(http2_preface) - 1 ? chunk->data_bytes : sizeof(http2_preface) - 1;
 
-	if (chunk->direction != TLS_EGRESS || chunk->data_bytes == 0)
+	if (chunk->data_bytes == 0)
 		return;
 
+	/* A whole request line is needed, because a prefix such as "HTTP"
+	 * could also start a response. */
+	if (chunk->direction == TLS_INGRESS) {
+		if (memchr(chunk->data, '\n', chunk->data_bytes) &&
+		    h1_looks_like_start(H1_REQUEST, chunk->data, chunk->data_bytes))
+			mark_server_side(connection);
+		return;
+	}
+
+	/* A status line needs all of "HTTP/1.", so that the "H" of a HEAD
+	 * request written in pieces is not taken for one. */
 	if (compare >= 3 && memcmp(chunk->data, http2_preface, compare) == 0) {
 		connection->protocol = PROTOCOL_HTTP2;
 		stream->stats.http2_connections++;
 		log_info("connection %llu of process %u speaks HTTP/2, which this version does not decode",
 			 (unsigned long long)connection->conn_id, connection->pid);
-	} else if (h1_looks_like_start(H1_RESPONSE, chunk->data, chunk->data_bytes)) {
-		connection->protocol = PROTOCOL_SERVER_SIDE;
-		stream->stats.server_side_connections++;
+	} else if (chunk->data_bytes >= sizeof(status_line_prefix) - 1 &&
+		   h1_looks_like_start(H1_RESPONSE, chunk->data, chunk->data_bytes)) {
+		mark_server_side(connection);
 	} else {
 		connection->protocol = PROTOCOL_HTTP1;
 	}
