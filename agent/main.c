@@ -457,7 +457,7 @@ static int capture_loop(struct capture *capture, struct pipeline *pipeline, unsi
 			break;
 	}
 
-	/* Drain what the kernel still holds before reporting. */
+	/* Read the records still in the ring buffer before reporting. */
 	capture_poll(capture, &pipeline->sink, 0);
 	return 0;
 }

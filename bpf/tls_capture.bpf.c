@@ -4,8 +4,8 @@
  * after decryption.
  *
  * Uprobes on OpenSSL's SSL_write/SSL_read (and their _ex variants) save the
- * call's arguments at entry, keyed by thread; the return probes copy exactly
- * the bytes the call reports as transferred. Copying at return is what makes
+ * call's arguments at entry, keyed by thread. The return probes then copy
+ * exactly the bytes that the call returns as transferred. Copying at return is what makes
  * non-blocking retries (SSL_ERROR_WANT_WRITE) and short reads come out right.
  *
  * Syscall tracepoints made on the same thread during a TLS call tell which
@@ -73,8 +73,9 @@ struct {
 	__type(value, struct ps_pending_call);
 } pending_calls SEC(".maps");
 
-/* Least recently used connections are evicted when the table is full; the
- * agent notices a new conn_id for a TLS object it still knows and counts it. */
+/* The least recently used connection is evicted when the table is full. The
+ * agent counts evictions as connections created (next_conn_id) minus those
+ * freed, ended with their process, or still in the table. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -294,7 +295,7 @@ static __always_inline int exit_tls_call(long result)
 	bpf_loop((ctx.copy_bytes + PS_DATA_CHUNK_BYTES - 1) / PS_DATA_CHUNK_BYTES, emit_data_record, &ctx, 0);
 
 	/* The stream offset advances by the whole call, also over bytes that
-	 * were not delivered, so the agent sees the gap. */
+	 * were not delivered, so that the agent can count the gap. */
 	*stream_bytes += length;
 
 done:
@@ -330,9 +331,9 @@ int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buffer, __u64 length, __u64 *
 	return enter_tls_call(ssl, buffer, (__u64)read_bytes, PS_DIRECTION_INGRESS);
 }
 
-/* One return probe serves all four functions: the saved call says which.
- * (libbpf 1.1 has no BPF_UPROBE macros yet; the kprobe ones read the same
- * registers.) */
+/* One return probe serves all four functions, because the saved call records
+ * which one it was. libbpf 1.1 has no BPF_UPROBE macros yet, and the kprobe
+ * ones read the same registers. */
 SEC("uretprobe")
 int BPF_KRETPROBE(tls_call_exit, long result)
 {

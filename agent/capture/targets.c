@@ -1,7 +1,7 @@
 /*
  * Which processes are captured. The decision is made in BPF before any copy
- * (see is_target in bpf/tls_capture.bpf.c); this file configures it and fills
- * its maps with the processes that already run when the capture starts.
+ * (is_target in bpf/tls_capture.bpf.c). This file configures it and fills its
+ * maps with the processes that already run when the capture starts.
  */
 #include <dirent.h>
 #include <errno.h>

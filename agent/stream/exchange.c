@@ -1,6 +1,6 @@
 /*
  * Pairing requests with responses on one HTTP/1 connection. Requests wait in
- * a FIFO queue, because HTTP/1.1 answers pipelined requests in order (RFC
+ * a FIFO queue, because HTTP/1.1 servers respond to pipelined requests in order (RFC
  * 9112, section 9.3.2); each final response completes the oldest request.
  */
 #include <stdlib.h>
@@ -111,7 +111,10 @@ void exchange_on_request(struct connection *connection, const struct h1_message 
 	struct pending_request *pending;
 
 	if (connection->pending_count >= stream->options.max_pending_requests) {
-		/* The oldest is reported without its response rather than lost. */
+		/* The oldest is reported without its response rather than lost.
+		 * NOTE: a late response to it is then paired with the next
+		 * request, and every later pair is one off, because nothing
+		 * counts the responses still owed to dropped requests. */
 		if (!connection->pending_head->reported)
 			report(connection, &connection->pending_head->message, NULL);
 		pop_pending(connection);

@@ -3,8 +3,9 @@
  * connection; http1.h is its interface.
  *
  * Every decision is taken at a line feed or at a byte count that the stream
- * itself fixes (a body length, a size limit), never at the end of a feed
- * call, so the messages reported do not depend on how the stream was split.
+ * itself fixes, such as a body length or a size limit. No decision depends
+ * on where a feed call ends, so the messages reported are the same however
+ * the stream is split.
  *
  * The head buffer holds the start line and the field lines read so far in
  * compacted form (NUL-terminated strings), followed by the raw bytes of the
@@ -28,8 +29,8 @@
  * longer line is checked at its line feed. */
 #define START_PREFIX_CHECK_BYTES 64
 
-/* Longest method accepted in a request line. The longest method in the IANA
- * HTTP Method Registry, UPDATEREDIRECTREF, has 17 bytes. */
+/* Maximum length of a method in a request line. The longest method that
+ * RFC 7237 registers, UPDATEREDIRECTREF, has 17 bytes. */
 #define METHOD_MAX_BYTES 32
 
 /* Bytes of a chunk-size line before its extensions: hex digits, spaces and
@@ -124,7 +125,7 @@ struct h1_parser {
 	/* An allocation failed during the current h1_parser_feed call. */
 	bool out_of_memory;
 
-	/* Garbage skipped and not reported yet; garbage_bytes is 0 when none. */
+	/* Garbage skipped and not reported yet. garbage_bytes is 0 when none. */
 	uint64_t garbage_offset;
 	uint64_t garbage_bytes;
 
@@ -140,7 +141,7 @@ struct h1_parser {
 	uint64_t line_offset;
 
 	struct field_span *spans;
-	/* As many entries as spans; filled in from spans for each message. */
+	/* As many entries as spans, filled in from spans for each message. */
 	struct h1_header *headers;
 	size_t field_count;
 	size_t field_capacity;
@@ -207,7 +208,7 @@ static bool is_text_char(uint8_t c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-/* Any visible byte; obs-text is accepted in a request target too, because
+/* Any visible byte. obs-text is accepted in a request target too, because
  * some clients send UTF-8 unencoded. */
 static bool is_target_char(uint8_t c)
 {
@@ -225,7 +226,7 @@ static int hex_value(uint8_t c)
 	return -1;
 }
 
-/* Returns the length of a line without its LF and the CR before it;
+/* Returns the length of a line without its LF and the CR before it.
  * raw_bytes includes the LF. */
 static size_t line_content_bytes(const uint8_t *line, size_t raw_bytes)
 {
@@ -268,9 +269,9 @@ static enum scan_result scan_version(const uint8_t *s, size_t length, bool compl
 /*
  * Scans request-line = method SP request-target SP HTTP-version (RFC 9112
  * section 3), without its line ending. The grammar allows any token as a
- * method; this parser takes only uppercase letters, '-' and '_' after a
- * first letter, as every registered method is, because lowercase text is far
- * more often garbage than a method.
+ * method, but this parser takes only an uppercase letter followed by
+ * uppercase letters, '-' and '_', as every registered method is. Lowercase
+ * text at the start of a line is far more likely garbage than a method.
  */
 static enum scan_result scan_request_line(const uint8_t *s, size_t length, bool complete,
 					  struct start_line *line)
@@ -309,10 +310,10 @@ static enum scan_result scan_request_line(const uint8_t *s, size_t length, bool 
 
 /*
  * Scans status-line = HTTP-version SP status-code SP [ reason-phrase ]
- * (RFC 9112 section 4), without its line ending. The SP before an empty
- * reason may be missing, as RFC 9112 section 4 asks recipients to accept.
- * Codes 100 to 999 are accepted: RFC 9110 section 15 defines only 100 to
- * 599, but some servers send others, LinkedIn's 999 for example.
+ * (RFC 9112 section 4), without its line ending. Servers must send the SP
+ * before an empty reason, but a line without it is still unambiguous, so it
+ * is accepted. Codes 100 to 999 are accepted: RFC 9110 section 15 defines
+ * only 100 to 599, but some servers send others, LinkedIn's 999 for example.
  */
 static enum scan_result scan_status_line(const uint8_t *s, size_t length, bool complete,
 					 struct start_line *line)
@@ -377,9 +378,9 @@ static enum scan_result scan_start_prefix(enum h1_kind kind, const uint8_t *s, s
 
 /*
  * The data must begin with the start line itself. When it contains a line
- * feed, the first line decides; otherwise the answer is true while the bytes
+ * feed, the first line decides. Otherwise the result is true while the bytes
  * are a valid prefix of a start line, so a very short input (such as "H"
- * for a response) gives true. Callers that need a firm answer should pass
+ * for a response) gives true. Callers that need a firm result should pass
  * a whole line.
  */
 bool h1_looks_like_start(enum h1_kind kind, const uint8_t *data, size_t length)
@@ -413,7 +414,7 @@ static void garbage_flush(struct h1_parser *parser)
 	parser->garbage_bytes = 0;
 }
 
-/* Adds skipped bytes to the garbage run; contiguous runs are reported as one. */
+/* Adds skipped bytes to the garbage run. Contiguous runs are reported as one. */
 static void garbage_add(struct h1_parser *parser, uint64_t offset, uint64_t bytes)
 {
 	if (bytes == 0)
@@ -670,10 +671,10 @@ static int parse_decimal(const char *text, size_t bytes, uint64_t *value)
 }
 
 /*
- * Reads Content-Length (RFC 9112 section 6.3 item 5). Several values, as a
- * list in one field line or in several lines, are accepted when they are all
- * equal (RFC 9110 section 8.6). Returns 1 and sets *length when present, 0
- * when absent, -EINVAL when invalid.
+ * Reads Content-Length (RFC 9112 section 6.3 items 5 and 6). Several values,
+ * as a list in one field line or in several lines, are accepted when they
+ * are all equal. Returns 1 and sets *length when present, 0 when absent,
+ * -EINVAL when invalid.
  */
 static int content_length(const struct h1_message *message, uint64_t *length)
 {
@@ -756,14 +757,15 @@ static enum body_framing body_framing(const struct h1_message *message, bool bod
 	if (found > 0)
 		return BODY_LENGTH;
 
-	/* Items 6 and 7: a request without either has no body, a response
+	/* Items 7 and 8: a request without either has no body, a response
 	 * ends at close. */
 	return message->kind == H1_REQUEST ? BODY_NONE : BODY_CLOSE;
 }
 
 /* 1xx, 204 and 304 responses end at their head (RFC 9112 section 6.3 item
- * 1); the callback adds HEAD and CONNECT. It is asked about every response,
- * so that it sees each one in order. */
+ * 1), and the callback adds answers to HEAD and CONNECT. The callback runs
+ * for every response, in order, so a caller can track which request each
+ * one answers. */
 static bool response_is_bodyless(struct h1_parser *parser)
 {
 	const struct h1_message *message = &parser->message;
@@ -899,8 +901,9 @@ static void start_line_complete(struct h1_parser *parser)
 	size_t content = line_content_bytes(line, parser->line_bytes);
 	struct start_line start;
 
-	/* RFC 9112 section 2.2 lets a recipient ignore empty lines before a
-	 * start line; inside a garbage run they are garbage too. */
+	/* RFC 9112 section 2.2 lets a server ignore empty lines before a
+	 * request line, and this parser does the same before status lines.
+	 * Inside a garbage run they are garbage too. */
 	if (content == 0) {
 		if (parser->garbage_bytes > 0)
 			line_to_garbage(parser, true);
@@ -1167,9 +1170,9 @@ static size_t body_close_feed(struct h1_parser *parser, const uint8_t *data, siz
 
 /*
  * Ends a chunked message whose chunk-size line is invalid. The message is
- * reported truncated where that line starts, and the line is looked at again
- * as a start line, because a body that ended early is often followed by the
- * next message.
+ * reported truncated where that line starts. The line is then looked at
+ * again as a start line, because the next message starts there when the
+ * body ended early.
  */
 static void chunk_size_invalid(struct h1_parser *parser)
 {
@@ -1327,8 +1330,8 @@ static size_t chunk_data_end_feed(struct h1_parser *parser, const uint8_t *data,
 		return 1;
 	}
 
-	/* The chunk's data did not end where its size said. The message is
-	 * truncated here, and the next one may start at this byte. */
+	/* The chunk's data did not end where its chunk size declared. The
+	 * message is truncated here, and the next one may start at this byte. */
 	message_report(parser, parser->offset, true);
 	return 0;
 }
@@ -1441,8 +1444,8 @@ void h1_parser_free(struct h1_parser *parser)
 
 /*
  * When memory runs out, the head being read is skipped as garbage or the
- * body kept stops growing, the parser goes on with the next bytes, and
- * -ENOMEM tells the caller that something was lost.
+ * body kept stops growing. The parser goes on with the next bytes, and
+ * returns -ENOMEM so that the caller can count the loss.
  */
 int h1_parser_feed(struct h1_parser *parser, const uint8_t *data, size_t length)
 {
@@ -1461,9 +1464,9 @@ int h1_parser_feed(struct h1_parser *parser, const uint8_t *data, size_t length)
  * its size in bytes. Only a Content-Length body and a chunk's data know
  * where they end, so only they can absorb lost bytes.
  *
- * NOTE: a body that ends at close would survive a gap too, but the
- * interface asks for it to be truncated, so the rest of such a body is
- * scanned as garbage.
+ * NOTE: a body that ends at close could absorb a gap too, but http1.h
+ * specifies truncation outside bodies of known length. The rest of such a
+ * body is therefore scanned for start lines and reported as garbage.
  */
 static uint64_t gap_step(struct h1_parser *parser, uint64_t bytes)
 {

@@ -8,7 +8,7 @@ enum connection_protocol {
 	PROTOCOL_UNKNOWN = 0,
 	PROTOCOL_HTTP1,
 	PROTOCOL_HTTP2,
-	PROTOCOL_SERVER_SIDE, /* the process answers requests: not ours to report */
+	PROTOCOL_SERVER_SIDE, /* the process serves requests, which are not reported */
 	PROTOCOL_OPAQUE,      /* after a protocol switch (101), not HTTP any more */
 };
 

@@ -11,7 +11,6 @@
 #include "internal.h"
 
 static const char http2_preface[] = "PRI * HTTP/2.0\r\n";
-static const char status_line_prefix[] = "HTTP/1.";
 
 void stream_default_options(struct stream_options *options)
 {
@@ -244,7 +243,7 @@ static void detect_protocol(struct connection *connection, const struct tls_chun
 		stream->stats.http2_connections++;
 		log_info("connection %llu of process %u speaks HTTP/2, which this version does not decode",
 			 (unsigned long long)connection->conn_id, connection->pid);
-	} else if (chunk->data_bytes >= sizeof(status_line_prefix) - 1 &&
+	} else if (chunk->data_bytes >= strlen("HTTP/1.") &&
 		   h1_looks_like_start(H1_RESPONSE, chunk->data, chunk->data_bytes)) {
 		mark_server_side(connection);
 	} else {

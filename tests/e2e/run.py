@@ -206,6 +206,30 @@ def test_exe_filter(context):
     expect_equal(field(event, "url.full"), context.nginx.url("/by-name"), "url.full")
 
 
+def test_new_library_found_without_restart(context):
+    """A copy of libssl that appears after the start (as in an application
+    bundle) is attached when a captured process opens it."""
+    bundle = os.path.join(context.directory, "bundle")
+    os.makedirs(bundle, exist_ok=True)
+    shutil.copy("/lib/x86_64-linux-gnu/libssl.so.3", bundle)
+    url = context.nginx.url("/bundled?copy=1")
+    script = (
+        "import ssl, sys, time, urllib.request\n"
+        "time.sleep(1)  # give the agent time to attach the new file\n"
+        "context = ssl.create_default_context(cafile=sys.argv[2])\n"
+        "urllib.request.urlopen(sys.argv[1], context=context).read()\n")
+    plainsight = context.start_own_capture("--rescan-interval", "0")
+    run_checked([PYTHON, "-c", script, url, context.authority.ca_cert],
+                env=dict(os.environ, LD_LIBRARY_PATH=bundle))
+    plainsight.stop()
+
+    event = expect_one_event(plainsight.events(), plainsight.stderr())
+    expect_equal(field(event, "url.full"), url, "url.full")
+    attached = [line for line in plainsight.stderr().splitlines()
+                if "attached to OpenSSL library" in line and line.endswith("bundle/libssl.so.3 (9 probes)")]
+    expect_equal(len(attached), 1, f"attach messages for the copy ({plainsight.stderr()})")
+
+
 def test_unprivileged_run_explains(context):
     result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                              context.binary, "run"], capture_output=True, text=True, check=False)
@@ -236,6 +260,7 @@ TESTS = [
     test_call_limit_counts_loss,
     test_other_processes_not_captured,
     test_exe_filter,
+    test_new_library_found_without_restart,
     test_unprivileged_run_explains,
     test_help_and_version,
 ]

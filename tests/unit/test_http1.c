@@ -2,9 +2,9 @@
  * Unit tests of the HTTP/1 parser (agent/stream/http1.c).
  *
  * Every example is parsed whole, then split in two at every byte offset
- * (large ones at fewer, see next_split), then fed one byte at a time; all
+ * (large ones at fewer, see next_split), then fed one byte at a time. All
  * runs must report the same messages and the same garbage. Each test then
- * checks the whole run's fields.
+ * checks the fields of the whole run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,11 +58,11 @@ struct recording {
 	struct recorded_garbage garbage[MAX_RECORDED];
 	size_t garbage_count;
 
-	/* Answers of response_is_bodyless, one per response head in order;
-	 * false once they run out. */
+	/* Return values for response_is_bodyless, one per response head in
+	 * order. It returns false once they run out. */
 	const bool *bodyless;
 	size_t bodyless_count;
-	size_t bodyless_asked;
+	size_t bodyless_calls;
 };
 
 /* A piece of stream: bytes, or a gap of `bytes` lost bytes when data is NULL. */
@@ -155,7 +155,7 @@ static void on_garbage(void *user, uint64_t offset, uint64_t bytes)
 static bool response_is_bodyless(void *user, const struct h1_message *response)
 {
 	struct recording *recording = user;
-	size_t index = recording->bodyless_asked++;
+	size_t index = recording->bodyless_calls++;
 
 	return index < recording->bodyless_count && recording->bodyless[index];
 }
@@ -242,16 +242,16 @@ static char comparison[64];
 		assert_int_equal(expected->field, actual->field);                            \
 	} while (0)
 
-static void assert_same_text(const char *expected, const char *actual, const char *what)
+static void assert_same_text(const char *expected, const char *actual, const char *field_name)
 {
 	if (!expected || !actual) {
 		if (expected != actual)
-			print_error("%s: %s is NULL in one run only\n", comparison, what);
+			print_error("%s: %s is NULL in one run only\n", comparison, field_name);
 		assert_ptr_equal(expected, actual);
 		return;
 	}
 	if (strcmp(expected, actual) != 0)
-		print_error("%s: %s differs\n", comparison, what);
+		print_error("%s: %s differs\n", comparison, field_name);
 	assert_string_equal(expected, actual);
 }
 
@@ -300,10 +300,10 @@ static void assert_same_recording(const struct recording *expected, const struct
 }
 
 /*
- * Splitting a 64 KiB head at every offset would parse it 65536 times, so
- * large examples are split at every offset only in the SPLIT_DENSE_BYTES at
- * each end, where their limits and next messages are, and at every
- * SPLIT_STRIDE-th offset in the middle.
+ * Splitting a 64 KiB head at every offset would parse it 65536 times. Large
+ * examples are therefore split at every offset only in the SPLIT_DENSE_BYTES
+ * at each end, where their limits and next messages are. In the middle they
+ * are split at every SPLIT_STRIDE-th offset.
  */
 #define SPLIT_DENSE_BYTES 4096
 #define SPLIT_STRIDE 61
@@ -656,7 +656,7 @@ static void test_head_response_bodyless(void **state)
 	example.bodyless_count = 2;
 	run_all_splits(&example, &r);
 
-	assert_int_equal(r.bodyless_asked, 2);
+	assert_int_equal(r.bodyless_calls, 2);
 	assert_int_equal(r.message_count, 2);
 	assert_int_equal(r.messages[0].body_bytes, 0);
 	assert_int_equal(r.messages[0].end_offset, LENGTH(HEAD_ANSWER));

@@ -569,6 +569,40 @@ static void test_head_response_bodyless(void **state)
 	assert_int_equal(stats.garbage_bytes, 0);
 }
 
+static void test_upgrade_ends_http(void **state)
+{
+	struct harness *harness = open_stream(state);
+	static const uint8_t frame[] = { 0x81, 0x02, 'h', 'i' };
+	const struct http_exchange *exchange;
+	struct stream_stats stats;
+
+	send_text(harness, 1, TLS_EGRESS,
+		  "GET /socket HTTP/1.1\r\n"
+		  "Host: example.com\r\n"
+		  "Connection: Upgrade\r\n"
+		  "Upgrade: websocket\r\n"
+		  "\r\n");
+	send_text(harness, 1, TLS_INGRESS,
+		  "HTTP/1.1 101 Switching Protocols\r\n"
+		  "Connection: Upgrade\r\n"
+		  "Upgrade: websocket\r\n"
+		  "\r\n");
+	send_bytes_at(harness, 1, TLS_INGRESS, harness->next_offset[1][TLS_INGRESS], frame, sizeof(frame));
+	send_bytes_at(harness, 1, TLS_EGRESS, harness->next_offset[1][TLS_EGRESS], frame, sizeof(frame));
+	send_close(harness, 1);
+
+	assert_int_equal(harness->exchange_count, 1);
+	exchange = exchange_at(harness, 0);
+	assert_string_equal(exchange->request->target, "/socket");
+	assert_non_null(exchange->response);
+	assert_int_equal(exchange->response->status_code, 101);
+
+	stats = read_stats(harness);
+	assert_int_equal(stats.requests, 1);
+	assert_int_equal(stats.requests_without_response, 0);
+	assert_int_equal(stats.garbage_bytes, 0);
+}
+
 static void test_body_ends_at_close(void **state)
 {
 	struct harness *harness = open_stream(state);
@@ -746,6 +780,26 @@ static void test_gap_at_close(void **state)
 	stats = read_stats(harness);
 	assert_int_equal(stats.bytes_lost, 10);
 	assert_int_equal(stats.bytes_lost_unreported, 10);
+}
+
+static void test_gap_before_close(void **state)
+{
+	struct harness *harness = open_stream(state);
+	const struct http_exchange *exchange;
+	struct stream_stats stats;
+
+	send_text(harness, 1, TLS_EGRESS, get_request);
+	send_text(harness, 1, TLS_INGRESS, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc");
+	send_close_losing(harness, 1, 0, 4);
+
+	assert_int_equal(harness->exchange_count, 1);
+	exchange = exchange_at(harness, 0);
+	assert_non_null(exchange->response);
+	assert_int_equal(exchange->bytes_lost, 4);
+
+	stats = read_stats(harness);
+	assert_int_equal(stats.bytes_lost, 4);
+	assert_int_equal(stats.bytes_lost_unreported, 0);
 }
 
 static void test_overlap_skipped(void **state)
@@ -1013,6 +1067,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pipelined_paired_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_continue_then_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_response_bodyless, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_ends_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_ends_at_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unanswered_at_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unanswered_at_finish, setup, teardown),
@@ -1021,6 +1076,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gap_on_next_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_inside_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_at_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_before_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlap_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oldest_connection_evicted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recent_connection_kept, setup, teardown),
