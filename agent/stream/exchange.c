@@ -111,13 +111,13 @@ void exchange_on_request(struct connection *connection, const struct h1_message 
 	struct pending_request *pending;
 
 	if (connection->pending_count >= stream->options.max_pending_requests) {
-		/* The oldest is reported without its response rather than lost.
-		 * NOTE: a late response to it is then paired with the next
-		 * request, and every later pair is one off, because nothing
-		 * counts the responses still owed to dropped requests. */
+		/* The oldest is reported without its response rather than lost,
+		 * and its response, when it comes, is skipped so that later
+		 * responses still pair with their own requests. */
 		if (!connection->pending_head->reported)
 			report(connection, &connection->pending_head->message, NULL);
 		pop_pending(connection);
+		connection->responses_to_skip++;
 		stream->stats.requests_dropped++;
 	}
 
@@ -126,6 +126,7 @@ void exchange_on_request(struct connection *connection, const struct h1_message 
 		free(pending);
 		log_warn("out of memory: request on connection %llu not reported",
 			 (unsigned long long)connection->conn_id);
+		connection->responses_to_skip++;
 		stream->stats.requests_dropped++;
 		return;
 	}
@@ -160,6 +161,10 @@ void exchange_on_response(struct connection *connection, const struct h1_message
 	if (message->status_code >= 100 && message->status_code < 200 && message->status_code != 101)
 		return;
 
+	if (connection->responses_to_skip) {
+		connection->responses_to_skip--;
+		return;
+	}
 	if (!head) {
 		connection->stream->stats.responses_without_request++;
 		return;

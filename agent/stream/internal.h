@@ -35,6 +35,8 @@ struct connection {
 	struct pending_request *pending_head;
 	struct pending_request *pending_tail;
 	size_t pending_count;
+	/* Responses still owed to requests dropped from the queue. */
+	uint64_t responses_to_skip;
 	uint64_t lost_unreported;
 
 	struct stream *stream;

@@ -315,6 +315,10 @@ static void handle_close(struct stream *stream, const struct tls_chunk *chunk)
 
 			stream->stats.bytes_lost += gap;
 			connection->lost_unreported += gap;
+			/* A message that the lost bytes belonged to ends truncated. */
+			if (connection->protocol == PROTOCOL_HTTP1 || connection->protocol == PROTOCOL_UNKNOWN)
+				h1_parser_gap(direction == 0 ? connection->request_parser : connection->response_parser,
+					      gap);
 		}
 	}
 	end_connection(stream, connection);

@@ -338,7 +338,7 @@ static const char not_found_response[] = "HTTP/1.1 404 Not Found\r\n"
 					 "Content-Length: 0\r\n"
 					 "\r\n";
 
-/* A request line and Host header with a given target. */
+/* Sends a GET request for `target` with only a Host header. */
 static void send_get(struct harness *harness, uint64_t conn_id, const char *target)
 {
 	send_text(harness, conn_id, TLS_EGRESS, "GET ");
@@ -462,7 +462,7 @@ static void test_split_into_small_chunks(void **state)
 	assert_int_equal(stats.out_of_order_chunks, 0);
 }
 
-static void test_head_split_into_bytes(void **state)
+static void test_head_request_in_pieces(void **state)
 {
 	struct harness *harness = open_stream(state);
 	const struct http_exchange *exchange;
@@ -914,10 +914,23 @@ static void test_pending_overflow(void **state)
 	assert_int_equal(stats.requests, 1);
 	assert_int_equal(stats.requests_without_response, 1);
 
-	send_close(harness, 1);
+	/* The response to the dropped /a is skipped, so /b and /c still get
+	 * their own. */
+	send_text(harness, 1, TLS_INGRESS, not_found_response);
+	assert_int_equal(harness->exchange_count, 1);
+	send_text(harness, 1, TLS_INGRESS, ok_response);
+	send_text(harness, 1, TLS_INGRESS, ok_response);
 	assert_int_equal(harness->exchange_count, 3);
 	assert_string_equal(exchange_at(harness, 1)->request->target, "/b");
+	assert_non_null(exchange_at(harness, 1)->response);
+	assert_int_equal(exchange_at(harness, 1)->response->status_code, 200);
 	assert_string_equal(exchange_at(harness, 2)->request->target, "/c");
+	assert_non_null(exchange_at(harness, 2)->response);
+	assert_int_equal(exchange_at(harness, 2)->response->status_code, 200);
+
+	send_close(harness, 1);
+	assert_int_equal(harness->exchange_count, 3);
+	assert_int_equal(read_stats(harness).responses_without_request, 0);
 }
 
 static void test_http2_counted(void **state)
@@ -1063,7 +1076,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_with_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_process_and_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_into_small_chunks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_head_split_into_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_request_in_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_paired_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_continue_then_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_response_bodyless, setup, teardown),
