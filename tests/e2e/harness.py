@@ -15,6 +15,8 @@ import subprocess
 import tempfile
 import time
 
+# Debian installs nginx in /usr/sbin, which a non-login PATH may lack.
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 READY_TIMEOUT_S = 20
 STOP_TIMEOUT_S = 20
 
@@ -119,7 +121,7 @@ class Nginx:
                                            backend_port=self.backend_port,
                                            certificate=authority.server_cert,
                                            key=authority.server_key, body=GET_BODY))
-        run_checked(["nginx", "-c", self.config, "-p", self.prefix, "-e",
+        run_checked([NGINX, "-c", self.config, "-p", self.prefix, "-e",
                      os.path.join(self.prefix, "error.log")])
         self._wait_until_listening()
 
@@ -137,7 +139,7 @@ class Nginx:
         return f"https://localhost:{self.tls_port}{path}"
 
     def stop(self):
-        subprocess.run(["nginx", "-c", self.config, "-p", self.prefix, "-s", "stop"],
+        subprocess.run([NGINX, "-c", self.config, "-p", self.prefix, "-s", "stop"],
                        capture_output=True, check=False)
 
 
