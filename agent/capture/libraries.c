@@ -21,42 +21,107 @@
 #include "../common/log.h"
 #include "internal.h"
 
-/* Directories searched besides the loader cache, for x86-64 Debian and the
- * layouts of other distributions. */
+/* Directories searched besides the loader cache: those of x86-64 Debian and
+ * other distributions, and those where browsers install their own copies
+ * (Debian's firefox-esr ships libssl3.so in /usr/lib/firefox-esr). */
 static const char *const library_directories[] = {
 	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
 	"/lib", "/usr/lib", "/usr/local/lib", "/usr/local/lib64",
+	"/usr/lib/firefox*", "/usr/lib64/firefox*", "/opt/firefox*",
 };
 
 struct probe_spec {
 	const char *function;
 	bool return_probe;
+	bool required; /* without it the file is not this library */
 	struct bpf_program *(*program)(struct tls_capture_bpf *skeleton);
 };
 
-static struct bpf_program *write_enter(struct tls_capture_bpf *s) { return s->progs.ssl_write_enter; }
-static struct bpf_program *write_ex_enter(struct tls_capture_bpf *s) { return s->progs.ssl_write_ex_enter; }
-static struct bpf_program *read_enter(struct tls_capture_bpf *s) { return s->progs.ssl_read_enter; }
-static struct bpf_program *read_ex_enter(struct tls_capture_bpf *s) { return s->progs.ssl_read_ex_enter; }
-static struct bpf_program *call_exit(struct tls_capture_bpf *s) { return s->progs.tls_call_exit; }
-static struct bpf_program *free_enter(struct tls_capture_bpf *s) { return s->progs.ssl_free_enter; }
+#define PROGRAM_GETTER(name)                                                   \
+	static struct bpf_program *name(struct tls_capture_bpf *skeleton)       \
+	{                                                                      \
+		return skeleton->progs.name;                                   \
+	}
+
+PROGRAM_GETTER(ssl_write_enter)
+PROGRAM_GETTER(ssl_write_ex_enter)
+PROGRAM_GETTER(ssl_read_enter)
+PROGRAM_GETTER(ssl_read_ex_enter)
+PROGRAM_GETTER(tls_call_exit)
+PROGRAM_GETTER(tls_call_exit_long)
+PROGRAM_GETTER(ssl_free_enter)
+PROGRAM_GETTER(nspr_write_enter)
+PROGRAM_GETTER(nspr_read_enter)
+PROGRAM_GETTER(nspr_close_enter)
+PROGRAM_GETTER(nss_import_fd_exit)
+PROGRAM_GETTER(gnutls_send_enter)
+PROGRAM_GETTER(gnutls_recv_enter)
+PROGRAM_GETTER(gnutls_deinit_enter)
 
 /* The _ex functions exist from OpenSSL 1.1.1 on; Python's ssl module calls
- * them, curl 7.88 calls SSL_write and SSL_read. SSL_write must exist for a
- * file to count as OpenSSL (NSS's libssl3.so does not export it). */
+ * them, curl 7.88 calls SSL_write and SSL_read. NSS's libssl3.so shares the
+ * libssl prefix but exports no SSL_write, so it never passes as OpenSSL. */
 static const struct probe_spec openssl_probes[] = {
-	{ "SSL_write", false, write_enter },
-	{ "SSL_write", true, call_exit },
-	{ "SSL_read", false, read_enter },
-	{ "SSL_read", true, call_exit },
-	{ "SSL_write_ex", false, write_ex_enter },
-	{ "SSL_write_ex", true, call_exit },
-	{ "SSL_read_ex", false, read_ex_enter },
-	{ "SSL_read_ex", true, call_exit },
-	{ "SSL_free", false, free_enter },
+	{ "SSL_write", false, true, ssl_write_enter },
+	{ "SSL_write", true, true, tls_call_exit },
+	{ "SSL_read", false, true, ssl_read_enter },
+	{ "SSL_read", true, true, tls_call_exit },
+	{ "SSL_write_ex", false, false, ssl_write_ex_enter },
+	{ "SSL_write_ex", true, false, tls_call_exit },
+	{ "SSL_read_ex", false, false, ssl_read_ex_enter },
+	{ "SSL_read_ex", true, false, tls_call_exit },
+	{ "SSL_free", false, false, ssl_free_enter },
+	{ NULL },
 };
 
-#define REQUIRED_PROBES 4 /* SSL_write and SSL_read, entry and return */
+/* NSPR 4.x: Firefox calls PR_Write and PR_Read on its TLS sockets; PR_Send
+ * and PR_Recv take the same first three arguments. */
+static const struct probe_spec nspr_probes[] = {
+	{ "PR_Write", false, true, nspr_write_enter },
+	{ "PR_Write", true, true, tls_call_exit },
+	{ "PR_Read", false, true, nspr_read_enter },
+	{ "PR_Read", true, true, tls_call_exit },
+	{ "PR_Send", false, false, nspr_write_enter },
+	{ "PR_Send", true, false, tls_call_exit },
+	{ "PR_Recv", false, false, nspr_read_enter },
+	{ "PR_Recv", true, false, tls_call_exit },
+	{ "PR_Close", false, false, nspr_close_enter },
+	{ NULL },
+};
+
+/* NSS's libssl3: only which NSPR descriptors carry TLS. */
+static const struct probe_spec nss_probes[] = {
+	{ "SSL_ImportFD", true, true, nss_import_fd_exit },
+	{ NULL },
+};
+
+/* GnuTLS 3.x; gnutls_record_send2 appeared in 3.6.3. */
+static const struct probe_spec gnutls_probes[] = {
+	{ "gnutls_record_send", false, true, gnutls_send_enter },
+	{ "gnutls_record_send", true, true, tls_call_exit_long },
+	{ "gnutls_record_recv", false, true, gnutls_recv_enter },
+	{ "gnutls_record_recv", true, true, tls_call_exit_long },
+	{ "gnutls_record_send2", false, false, gnutls_send_enter },
+	{ "gnutls_record_send2", true, false, tls_call_exit_long },
+	{ "gnutls_deinit", false, false, gnutls_deinit_enter },
+	{ NULL },
+};
+
+/* A kind of library, recognised by its file name. */
+struct library_kind {
+	const char *name;        /* for messages */
+	const char *file_prefix; /* base name prefix, such as "libssl.so" */
+	const struct probe_spec *probes;
+};
+
+static const struct library_kind library_kinds[] = {
+	{ "OpenSSL", "libssl.so", openssl_probes },
+	{ "NSS", "libssl3.so", nss_probes },
+	{ "NSPR", "libnspr4.so", nspr_probes },
+	{ "GnuTLS", "libgnutls.so", gnutls_probes },
+};
+
+#define LIBRARY_KIND_COUNT (sizeof(library_kinds) / sizeof(library_kinds[0]))
 
 static struct attached_library *find_library(struct capture *capture, dev_t device, ino_t inode)
 {
@@ -107,16 +172,36 @@ static int attach_probe(struct capture *capture, struct attached_library *librar
 	return 0;
 }
 
-/* Attaches the OpenSSL probes to the library at path unless its file is
- * attached already. Returns 1 when newly attached, 0 when known or not
- * OpenSSL, or a negative errno. */
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* Returns the kind of TLS library that the file name says, or NULL. */
+static const struct library_kind *kind_of(const char *path)
+{
+	const char *name = base_name(path);
+
+	for (size_t i = 0; i < LIBRARY_KIND_COUNT; i++) {
+		if (strncmp(name, library_kinds[i].file_prefix, strlen(library_kinds[i].file_prefix)) == 0)
+			return &library_kinds[i];
+	}
+	return NULL;
+}
+
+/* Attaches the probes of the library's kind to the file at path unless the
+ * file is attached already. Returns 1 when newly attached, 0 when known or
+ * not a TLS library, or a negative errno. */
 int libraries_attach_file(struct capture *capture, const char *path)
 {
+	const struct library_kind *kind = kind_of(path);
 	struct attached_library *library;
 	struct stat status;
 	int error = 0;
 
-	if (stat(path, &status) || !S_ISREG(status.st_mode))
+	if (!kind || stat(path, &status) || !S_ISREG(status.st_mode))
 		return 0;
 	if (find_library(capture, status.st_dev, status.st_ino))
 		return 0;
@@ -127,17 +212,18 @@ int libraries_attach_file(struct capture *capture, const char *path)
 
 	/* libbpf resolves each function name in the file's symbol table; a
 	 * missing optional function only loses that function. */
-	for (size_t i = 0; i < sizeof(openssl_probes) / sizeof(openssl_probes[0]); i++) {
-		error = attach_probe(capture, library, path, &openssl_probes[i]);
-		if (error && i < REQUIRED_PROBES)
+	for (const struct probe_spec *spec = kind->probes; spec->function; spec++) {
+		error = attach_probe(capture, library, path, spec);
+		if (error && spec->required)
 			break;
 		if (error)
-			log_debug("%s: no %s probe: %s", path, openssl_probes[i].function, strerror(-error));
+			log_debug("%s: no %s probe: %s", path, spec->function, strerror(-error));
 		error = 0;
 	}
 
 	if (error) {
-		log_debug("%s: not attached, SSL_write or SSL_read missing: %s", path, strerror(-error));
+		log_debug("%s: not attached as %s, a required function is missing: %s", path, kind->name,
+			  strerror(-error));
 		destroy_links(library);
 		capture->stats.libraries_failed++;
 		/* Kept in the table so that the file is not tried again. */
@@ -145,16 +231,8 @@ int libraries_attach_file(struct capture *capture, const char *path)
 	}
 
 	capture->stats.libraries_attached++;
-	log_info("attached to OpenSSL library %s (%d probes)", path, library->link_count);
+	log_info("attached to %s library %s (%d probes)", kind->name, path, library->link_count);
 	return 1;
-}
-
-static bool is_libssl_name(const char *path)
-{
-	const char *name = strrchr(path, '/');
-
-	name = name ? name + 1 : path;
-	return strncmp(name, "libssl.so", strlen("libssl.so")) == 0;
 }
 
 /* Reads the loader cache through `ldconfig -p`, whose lines end in
@@ -176,8 +254,7 @@ static void scan_loader_cache(struct capture *capture)
 			continue;
 		path = arrow + 3;
 		path[strcspn(path, "\n")] = '\0';
-		if (is_libssl_name(path))
-			libraries_attach_file(capture, path);
+		libraries_attach_file(capture, path);
 	}
 	pclose(pipe);
 }
@@ -190,17 +267,20 @@ void libraries_scan_system(struct capture *capture)
 	scan_loader_cache(capture);
 
 	for (size_t i = 0; i < sizeof(library_directories) / sizeof(library_directories[0]); i++) {
-		snprintf(pattern, sizeof(pattern), "%s/libssl.so*", library_directories[i]);
-		if (glob(pattern, 0, NULL, &matches) != 0)
-			continue;
-		for (size_t j = 0; j < matches.gl_pathc; j++)
-			libraries_attach_file(capture, matches.gl_pathv[j]);
-		globfree(&matches);
+		for (size_t k = 0; k < LIBRARY_KIND_COUNT; k++) {
+			snprintf(pattern, sizeof(pattern), "%s/%s*", library_directories[i],
+				 library_kinds[k].file_prefix);
+			if (glob(pattern, 0, NULL, &matches) != 0)
+				continue;
+			for (size_t j = 0; j < matches.gl_pathc; j++)
+				libraries_attach_file(capture, matches.gl_pathv[j]);
+			globfree(&matches);
+		}
 	}
 }
 
-/* Attaches to every libssl file that process pid maps, reached through the
- * process's own root so that paths inside containers resolve. */
+/* Attaches to every TLS library file that process pid maps, reached through
+ * the process's own root so that paths inside containers resolve. */
 static void scan_process_maps(struct capture *capture, const char *pid)
 {
 	char path[PATH_MAX];
@@ -218,7 +298,7 @@ static void scan_process_maps(struct capture *capture, const char *pid)
 		if (!file)
 			continue;
 		file[strcspn(file, "\n")] = '\0';
-		if (!is_libssl_name(file))
+		if (!kind_of(file))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/root%s", pid, file);
 		libraries_attach_file(capture, path);

@@ -150,6 +150,21 @@ static void announce_process(struct capture *capture, pid_t pid, uint64_t time_n
 
 /* ---- one handler per record type ---- */
 
+static enum tls_library library_of(__u8 library)
+{
+	switch (library) {
+	case PS_TLS_OPENSSL:
+		return TLS_LIBRARY_OPENSSL;
+	case PS_TLS_NSS:
+		return TLS_LIBRARY_NSS;
+	case PS_TLS_GNUTLS:
+		return TLS_LIBRARY_GNUTLS;
+	case PS_TLS_BORINGSSL:
+		return TLS_LIBRARY_BORINGSSL;
+	}
+	return TLS_LIBRARY_UNKNOWN;
+}
+
 static void handle_data(struct capture *capture, const struct ps_data_record *record)
 {
 	struct tls_chunk chunk = {
@@ -159,7 +174,7 @@ static void handle_data(struct capture *capture, const struct ps_data_record *re
 		.tid = record->tid,
 		.conn_id = record->conn_id,
 		.direction = record->direction == PS_DIRECTION_INGRESS ? TLS_INGRESS : TLS_EGRESS,
-		.library = TLS_LIBRARY_OPENSSL,
+		.library = library_of(record->library),
 		.stream_offset = record->stream_offset,
 		.data = record->data,
 		.data_bytes = record->data_bytes,
@@ -186,7 +201,7 @@ static void handle_socket(struct capture *capture, const struct ps_socket_record
 		.pid = record->pid,
 		.tid = record->tid,
 		.conn_id = record->conn_id,
-		.library = TLS_LIBRARY_OPENSSL,
+		.library = library_of(record->library),
 	};
 
 	copy_endpoint(&chunk.local, record->family, record->local_address, record->local_port);

@@ -26,6 +26,9 @@ enum tls_direction {
 enum tls_library {
 	TLS_LIBRARY_UNKNOWN = 0,
 	TLS_LIBRARY_OPENSSL = 1,
+	TLS_LIBRARY_NSS = 2,
+	TLS_LIBRARY_GNUTLS = 3,
+	TLS_LIBRARY_BORINGSSL = 4,
 };
 
 struct tls_endpoint {

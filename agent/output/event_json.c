@@ -204,6 +204,12 @@ static const char *library_name(enum tls_library library)
 	switch (library) {
 	case TLS_LIBRARY_OPENSSL:
 		return "openssl";
+	case TLS_LIBRARY_NSS:
+		return "nss";
+	case TLS_LIBRARY_GNUTLS:
+		return "gnutls";
+	case TLS_LIBRARY_BORINGSSL:
+		return "boringssl";
 	case TLS_LIBRARY_UNKNOWN:
 		break;
 	}

@@ -45,6 +45,9 @@ enum ps_direction {
 
 enum ps_tls_library {
 	PS_TLS_OPENSSL = 1,
+	PS_TLS_NSS = 2,
+	PS_TLS_GNUTLS = 3,
+	PS_TLS_BORINGSSL = 4,
 };
 
 /* Flags of a data record. */

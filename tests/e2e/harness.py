@@ -14,10 +14,14 @@ import socket
 import subprocess
 import tempfile
 import time
+import zlib
 
 # Debian installs nginx in /usr/sbin, which a non-login PATH may lack.
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 READY_TIMEOUT_S = 20
+# A host name that browsers resolve to 127.0.0.1 by their own settings, never
+# through the system's resolver or /etc/hosts.
+TEST_HOST = "shop.plainsight.test"
 STOP_TIMEOUT_S = 20
 
 
@@ -52,7 +56,7 @@ class CertificateAuthority:
         run_checked(["openssl", "req", "-newkey", "rsa:2048", "-nodes",
                      "-keyout", self.server_key, "-out", request, "-subj", "/CN=localhost"])
         with open(extensions, "w", encoding="ascii") as file:
-            file.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+            file.write(f"subjectAltName=DNS:localhost,DNS:{TEST_HOST},IP:127.0.0.1\n")
         run_checked(["openssl", "x509", "-req", "-in", request, "-CA", self.ca_cert,
                      "-CAkey", self.ca_key, "-CAcreateserial", "-out", self.server_cert,
                      "-days", "2", "-extfile", extensions])
@@ -83,6 +87,16 @@ http {{
             # nginx reads the whole request body before it proxies, so the
             # response comes after the last byte of the upload.
             proxy_pass http://127.0.0.1:{backend_port};
+        }}
+        location /api/ {{
+            proxy_pass http://127.0.0.1:{backend_port};
+        }}
+        location /beacon {{
+            proxy_pass http://127.0.0.1:{backend_port};
+        }}
+        location /site/ {{
+            root {prefix};
+            add_header Cache-Control no-store;
         }}
         location / {{
             default_type text/plain;
@@ -135,8 +149,27 @@ class Nginx:
                 time.sleep(0.05)
         raise RuntimeError(f"nginx did not listen on 127.0.0.1:{self.tls_port}")
 
-    def url(self, path):
-        return f"https://localhost:{self.tls_port}{path}"
+    def url(self, path, host="localhost"):
+        return f"https://{host}:{self.tls_port}{path}"
+
+    def site_directory(self):
+        """The directory served under /site/."""
+        directory = os.path.join(self.prefix, "site")
+        os.makedirs(directory, exist_ok=True)
+        return directory
+
+    def wait_for_request(self, path_part, timeout_s):
+        """Waits until the access log shows a request whose line contains
+        path_part; returns whether it did."""
+        log = os.path.join(self.prefix, "access.log")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if os.path.exists(log):
+                with open(log, encoding="utf-8", errors="replace") as file:
+                    if path_part in file.read():
+                        return True
+            time.sleep(0.2)
+        return False
 
     def stop(self):
         subprocess.run([NGINX, "-c", self.config, "-p", self.prefix, "-s", "stop"],
@@ -186,6 +219,24 @@ class Plainsight:
     def events(self):
         with open(self.events_path, encoding="utf-8") as file:
             return [json.loads(line) for line in file if line.strip()]
+
+
+def archive_plaintext(path):
+    """Returns the inflated records of every block of a capture archive, as
+    laid out in docs/ARCHIVE.md, joined: enough to search for bytes."""
+    with open(path, "rb") as file:
+        data = file.read()
+    if data[:8] != b"PSARCHIV":
+        raise ValueError(f"{path} is not a capture archive")
+    host_length = int.from_bytes(data[20:22], "little")
+    version_length = int.from_bytes(data[22 + host_length:24 + host_length], "little")
+    offset = 28 + host_length + version_length
+    records = []
+    while offset + 16 <= len(data) and data[offset:offset + 4] == b"PSBK":
+        compressed = int.from_bytes(data[offset + 4:offset + 8], "little")
+        records.append(zlib.decompress(data[offset + 16:offset + 16 + compressed]))
+        offset += 16 + compressed
+    return b"".join(records)
 
 
 def field(event, dotted):

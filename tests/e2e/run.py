@@ -14,8 +14,9 @@ import sys
 import time
 import traceback
 
-from harness import (GET_BODY_BYTES, UPLOAD_RESPONSE_BYTES, Plainsight, Workspace, field,
-                     run_checked)
+from browsers import Firefox
+from harness import (GET_BODY_BYTES, TEST_HOST, UPLOAD_RESPONSE_BYTES, Plainsight, Workspace,
+                     archive_plaintext, field, run_checked)
 
 UPLOAD_BYTES = 5 * 1024 * 1024
 PYTHON = "/usr/bin/python3"
@@ -230,6 +231,143 @@ def test_new_library_found_without_restart(context):
     expect_equal(len(attached), 1, f"attach messages for the copy ({plainsight.stderr()})")
 
 
+ORDER_JSON = '{"order":1042,"items":[{"sku":"KIOSK-7","quantity":2}],"currency":"EUR"}'
+BEACON_TEXT = "visit=product&dwell_ms=5120"
+
+# The page that the browser tests load: one fetch POST with a JSON body, one
+# XMLHttpRequest GET with a query string, one sendBeacon with a text body and
+# one image, one after the other, then a last request that says it is done.
+SHOP_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>plainsight test shop</title>
+<link rel="icon" href="data:,"></head>
+<body><p>test shop</p>
+<script>
+async function run() {
+  await fetch('/api/order', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                             body: '%(order)s'});
+  await new Promise(function (resolve) {
+    const request = new XMLHttpRequest();
+    request.open('GET', '/api/search?q=kiosk&page=2');
+    request.onloadend = resolve;
+    request.send();
+  });
+  navigator.sendBeacon('/beacon/collect', '%(beacon)s');
+  await new Promise(function (resolve) {
+    const image = new Image();
+    image.onload = image.onerror = resolve;
+    image.src = '/site/pixel.gif?ev=PageView&id=42';
+  });
+  await new Promise(function (resolve) { setTimeout(resolve, 500); });
+  await fetch('/site/done.txt');
+}
+run();
+</script></body></html>
+"""
+
+# A 1x1 transparent GIF.
+PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000"
+                          "010001000002024401003b")
+
+
+def write_shop(context):
+    site = context.nginx.site_directory()
+    with open(os.path.join(site, "shop.html"), "w", encoding="utf-8") as file:
+        file.write(SHOP_PAGE % {"order": ORDER_JSON, "beacon": BEACON_TEXT})
+    with open(os.path.join(site, "pixel.gif"), "wb") as file:
+        file.write(PIXEL_GIF)
+    with open(os.path.join(site, "done.txt"), "w", encoding="utf-8") as file:
+        file.write("done\n")
+
+
+def events_by_url(events):
+    result = {}
+    for event in events:
+        result.setdefault(field(event, "url.full"), []).append(event)
+    return result
+
+
+def expect_browser_request(by_url, url, method, body_size, status, executable):
+    events = by_url.get(url, [])
+    expect_equal(len(events), 1, f"events for {url} (all: {sorted(by_url)})")
+    event = events[0]
+    expect_equal(field(event, "http.request.method"), method, f"method of {url}")
+    expect_equal(field(event, "http.request.body.size"), body_size, f"body size of {url}")
+    expect_equal(field(event, "http.response.status_code"), status, f"status of {url}")
+    expect_equal(field(event, "process.executable.name"), executable, f"executable of {url}")
+    expect_equal(field(event, "plainsight.capture.bytes_lost"), 0, f"bytes lost of {url}")
+
+
+def test_firefox_http1(context):
+    write_shop(context)
+    archive = os.path.join(context.directory, "firefox.psa")
+    firefox = Firefox(context.directory, context.authority.ca_cert)
+    plainsight = context.start("capture", "--pid", str(os.getpid()), "-o", archive, name="firefox")
+    try:
+        firefox.open(context.nginx.url("/site/shop.html", TEST_HOST))
+        done = context.nginx.wait_for_request("/site/done.txt", 90)
+    finally:
+        firefox.close()
+    plainsight.stop()
+    if not done:
+        raise AssertionError(f"Firefox did not finish the page:\n{firefox.log()[-2000:]}")
+
+    events = plainsight.events()
+    by_url = events_by_url(events)
+    url = lambda path: context.nginx.url(path, TEST_HOST)
+    expect_browser_request(by_url, url("/api/order"), "POST", len(ORDER_JSON), 201, "firefox-esr")
+    expect_browser_request(by_url, url("/api/search?q=kiosk&page=2"), "GET", 0, 201, "firefox-esr")
+    expect_browser_request(by_url, url("/beacon/collect"), "POST", len(BEACON_TEXT), 201, "firefox-esr")
+    expect_browser_request(by_url, url("/site/pixel.gif?ev=PageView&id=42"), "GET", 0, 200,
+                           "firefox-esr")
+    order = by_url[url("/api/order")][0]
+    expect_equal(field(order, "tls.library"), "nss", "tls.library")
+    expect_equal(field(order, "network.peer.address"), "127.0.0.1", "network.peer.address")
+    expect_equal(field(order, "server.address"), TEST_HOST, "server.address")
+
+    # Firefox writes its profile through the same PR_Write as its sockets:
+    # none of those bytes may reach the capture.
+    with open(os.path.join(firefox.profile, "compatibility.ini"), encoding="utf-8") as file:
+        if "[Compatibility]" not in file.read():
+            raise AssertionError("the profile has no compatibility.ini section to look for")
+    captured = archive_plaintext(archive)
+    for marker in (b"[Compatibility]", b"LastPlatformDir", b"user_pref("):
+        if marker in captured:
+            raise AssertionError(f"a profile file write was captured: {marker!r} is in the archive")
+        if marker.decode() in open(plainsight.events_path, encoding="utf-8").read():
+            raise AssertionError(f"a profile file write reached the events: {marker!r}")
+
+    replay = subprocess.run([context.binary, "replay", archive], capture_output=True, text=True,
+                            check=False)
+    expect_equal(replay.returncode, 0, f"replay exit code ({replay.stderr})")
+    expect_equal([json.loads(line) for line in replay.stdout.splitlines()], events, "replayed events")
+
+
+def test_wget_get_and_post(context):
+    plainsight = context.start_own_capture()
+    get_url = context.nginx.url("/wget/page?lang=en")
+    post_url = context.nginx.url("/upload/wget")
+    common = ["wget", "-q", "-O", "/dev/null", f"--ca-certificate={context.authority.ca_cert}"]
+    run_checked(common + [get_url])
+    run_checked(common + ["--post-data=name=kiosk&id=7", post_url])
+    plainsight.stop()
+
+    by_url = events_by_url(plainsight.events())
+    expect_equal(sorted(by_url), sorted([get_url, post_url]), "URLs")
+    for url, method, body, status, response_body in (
+            (get_url, "GET", 0, 200, GET_BODY_BYTES),
+            (post_url, "POST", len("name=kiosk&id=7"), 201, UPLOAD_RESPONSE_BYTES)):
+        expect_equal(len(by_url[url]), 1, f"events for {url}")
+        event = by_url[url][0]
+        expect_equal(field(event, "http.request.method"), method, f"method of {url}")
+        expect_equal(field(event, "http.request.body.size"), body, f"request body of {url}")
+        expect_equal(field(event, "http.response.status_code"), status, f"status of {url}")
+        expect_equal(field(event, "http.response.body.size"), response_body, f"response body of {url}")
+        expect_equal(field(event, "tls.library"), "gnutls", "tls.library")
+        expect_equal(field(event, "process.executable.name"), "wget", "process.executable.name")
+        expect_equal(field(event, "network.peer.port"), context.nginx.tls_port, "network.peer.port")
+        expect_equal(field(event, "plainsight.capture.bytes_lost"), 0, "bytes_lost")
+
+
 def test_unprivileged_run_explains(context):
     result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                              context.binary, "run"], capture_output=True, text=True, check=False)
@@ -261,6 +399,8 @@ TESTS = [
     test_other_processes_not_captured,
     test_exe_filter,
     test_new_library_found_without_restart,
+    test_wget_get_and_post,
+    test_firefox_http1,
     test_unprivileged_run_explains,
     test_help_and_version,
 ]
