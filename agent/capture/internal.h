@@ -24,6 +24,15 @@ struct process_info {
 
 #define MAX_TRACEPOINT_LINKS 16
 
+/* The thread names last sent, direct-mapped by tid: a collision only sends
+ * a name again. */
+#define THREAD_NAME_SLOTS 1024
+
+struct thread_name {
+	uint32_t tid;
+	char name[PS_COMM_BYTES];
+};
+
 struct capture {
 	struct tls_capture_bpf *skeleton;
 	struct bpf_link *tracepoint_links[MAX_TRACEPOINT_LINKS];
@@ -36,6 +45,7 @@ struct capture {
 	size_t library_capacity;
 
 	struct process_info *processes; /* small open-addressing table by pid */
+	struct thread_name thread_names[THREAD_NAME_SLOTS];
 	size_t process_capacity;
 
 	/* CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns, to date BPF records. */

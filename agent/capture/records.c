@@ -165,6 +165,27 @@ static enum tls_library library_of(__u8 library)
 	return TLS_LIBRARY_UNKNOWN;
 }
 
+/* Sends TLS_CHUNK_THREAD when a thread is new or has a new name. */
+static void announce_thread(struct capture *capture, const struct ps_data_record *record, uint64_t time_ns)
+{
+	struct thread_name *slot = &capture->thread_names[record->tid % THREAD_NAME_SLOTS];
+	char name[PS_COMM_BYTES + 1];
+	struct tls_chunk chunk = {
+		.type = TLS_CHUNK_THREAD,
+		.time_ns = time_ns,
+		.pid = record->pid,
+		.tid = record->tid,
+		.thread_name = name,
+	};
+
+	snprintf(name, sizeof(name), "%.*s", PS_COMM_BYTES, record->comm);
+	if (slot->tid == record->tid && strncmp(slot->name, name, sizeof(slot->name)) == 0)
+		return;
+	slot->tid = record->tid;
+	memcpy(slot->name, name, sizeof(slot->name));
+	deliver(capture, &chunk);
+}
+
 static void handle_data(struct capture *capture, const struct ps_data_record *record)
 {
 	struct tls_chunk chunk = {
@@ -181,6 +202,7 @@ static void handle_data(struct capture *capture, const struct ps_data_record *re
 	};
 
 	announce_process(capture, record->pid, chunk.time_ns);
+	announce_thread(capture, record, chunk.time_ns);
 	capture->stats.data_bytes += record->data_bytes;
 	deliver(capture, &chunk);
 }

@@ -16,6 +16,7 @@ enum tls_chunk_type {
 	TLS_CHUNK_PROCESS = 4,    /* a process and its executable became known */
 	TLS_CHUNK_EXIT = 5,       /* a process ended: its connections end too */
 	TLS_CHUNK_TICK = 6,       /* time passed: lets timeouts fire in replay too */
+	TLS_CHUNK_THREAD = 7,     /* a thread's name became known or changed */
 };
 
 enum tls_direction {
@@ -61,6 +62,10 @@ struct tls_chunk {
 
 	/* TLS_CHUNK_PROCESS */
 	const char *executable_path; /* NUL-terminated, may be empty */
+
+	/* TLS_CHUNK_THREAD: the name the thread gave itself (comm), such as
+	 * Firefox's "Socket Thread" */
+	const char *thread_name;
 };
 
 /* A consumer of chunks: the stream stage, an archive writer, or both. The

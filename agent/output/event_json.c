@@ -161,6 +161,8 @@ static void add_process(cJSON *event, const struct http_exchange *exchange)
 
 	cJSON_AddNumberToObject(process, "pid", exchange->pid);
 	cJSON_AddNumberToObject(object_at(process, "thread"), "id", exchange->tid);
+	if (exchange->thread_name && exchange->thread_name[0])
+		cJSON_AddStringToObject(object_at(process, "thread"), "name", exchange->thread_name);
 	executable = object_at(process, "executable");
 	cJSON_AddStringToObject(executable, "name", name ? name + 1 : exchange->executable_path);
 	cJSON_AddStringToObject(executable, "path", exchange->executable_path);

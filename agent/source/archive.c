@@ -68,6 +68,7 @@ enum archive_record_type {
 	ARCHIVE_RECORD_PROCESS = 4,
 	ARCHIVE_RECORD_EXIT = 5,
 	ARCHIVE_RECORD_TICK = 6,
+	ARCHIVE_RECORD_THREAD = 7,
 	ARCHIVE_RECORD_END = 255,
 };
 
@@ -347,6 +348,13 @@ static bool is_known_family(uint16_t family)
 	       family == ARCHIVE_FAMILY_INET6;
 }
 
+/* Returns the string of a process or thread chunk: the executable path or
+ * the thread name. */
+static const char *chunk_name(const struct tls_chunk *chunk)
+{
+	return chunk->type == TLS_CHUNK_THREAD ? chunk->thread_name : chunk->executable_path;
+}
+
 /* Checks a chunk and computes the size of its record, header included.
  * Returns 0 or a negative errno. */
 static int measure_record(const struct tls_chunk *chunk, size_t *record_bytes)
@@ -371,11 +379,13 @@ static int measure_record(const struct tls_chunk *chunk, size_t *record_bytes)
 	case TLS_CHUNK_CLOSE:
 		payload_bytes = ARCHIVE_CLOSE_BYTES;
 		break;
-	case TLS_CHUNK_PROCESS: {
+	case TLS_CHUNK_PROCESS:
+	case TLS_CHUNK_THREAD: {
+		const char *name = chunk_name(chunk);
 		size_t path_bytes = 0;
 
-		if (chunk->executable_path)
-			path_bytes = strnlen(chunk->executable_path, ARCHIVE_PATH_MAX_BYTES + 1);
+		if (name)
+			path_bytes = strnlen(name, ARCHIVE_PATH_MAX_BYTES + 1);
 		if (path_bytes > ARCHIVE_PATH_MAX_BYTES)
 			return -ENAMETOOLONG;
 		payload_bytes = ARCHIVE_COMMON_BYTES + path_bytes;
@@ -410,6 +420,8 @@ static enum archive_record_type record_type_of(enum tls_chunk_type type)
 		return ARCHIVE_RECORD_EXIT;
 	case TLS_CHUNK_TICK:
 		return ARCHIVE_RECORD_TICK;
+	case TLS_CHUNK_THREAD:
+		return ARCHIVE_RECORD_THREAD;
 	}
 	return 0; /* not reached: measure_record rejected other types */
 }
@@ -448,8 +460,8 @@ static void encode_record(const struct tls_chunk *chunk, size_t record_bytes, ui
 		put_u64(out, chunk->ingress_bytes);
 		break;
 	case TLS_CHUNK_PROCESS:
-		put_bytes(out, chunk->executable_path,
-			  record_bytes - ARCHIVE_RECORD_HEADER_BYTES - ARCHIVE_COMMON_BYTES);
+	case TLS_CHUNK_THREAD:
+		put_bytes(out, chunk_name(chunk), record_bytes - ARCHIVE_RECORD_HEADER_BYTES - ARCHIVE_COMMON_BYTES);
 		break;
 	case TLS_CHUNK_EXIT:
 	case TLS_CHUNK_TICK:
@@ -879,26 +891,33 @@ static int decode_data(struct archive_reader *reader, const struct record_place 
 	return 0;
 }
 
+/* Decodes the string of a process record (executable path) or a thread
+ * record (thread name). */
 static int decode_process(struct archive_reader *reader, const struct record_place *place, const uint8_t *payload,
 			  uint32_t payload_bytes, struct tls_chunk *chunk)
 {
 	const uint8_t *path = payload + ARCHIVE_COMMON_BYTES;
+	const char *what = chunk->type == TLS_CHUNK_THREAD ? "thread name" : "executable path";
 	size_t path_bytes;
 
 	if (payload_bytes < ARCHIVE_COMMON_BYTES)
-		return fail_record(reader, place, "process record has %" PRIu32 " payload bytes, expected at least %d",
-				   payload_bytes, ARCHIVE_COMMON_BYTES);
+		return fail_record(reader, place, "%s record has %" PRIu32 " payload bytes, expected at least %d",
+				   chunk->type == TLS_CHUNK_THREAD ? "thread" : "process", payload_bytes,
+				   ARCHIVE_COMMON_BYTES);
 
 	path_bytes = payload_bytes - ARCHIVE_COMMON_BYTES;
 	if (path_bytes > ARCHIVE_PATH_MAX_BYTES)
-		return fail_record(reader, place, "executable path has %zu bytes, the limit is %d", path_bytes,
+		return fail_record(reader, place, "%s has %zu bytes, the limit is %d", what, path_bytes,
 				   ARCHIVE_PATH_MAX_BYTES);
 	if (memchr(path, '\0', path_bytes))
-		return fail_record(reader, place, "executable path contains a NUL byte");
+		return fail_record(reader, place, "%s contains a NUL byte", what);
 
 	memcpy(reader->path, path, path_bytes);
 	reader->path[path_bytes] = '\0';
-	chunk->executable_path = reader->path;
+	if (chunk->type == TLS_CHUNK_THREAD)
+		chunk->thread_name = reader->path;
+	else
+		chunk->executable_path = reader->path;
 	return 0;
 }
 
@@ -938,6 +957,9 @@ static int decode_chunk_fields(struct archive_reader *reader, const struct recor
 	case ARCHIVE_RECORD_TICK:
 		chunk->type = TLS_CHUNK_TICK;
 		return check_payload_bytes(reader, place, "tick", payload_bytes, ARCHIVE_COMMON_BYTES);
+	case ARCHIVE_RECORD_THREAD:
+		chunk->type = TLS_CHUNK_THREAD;
+		return decode_process(reader, place, payload, payload_bytes, chunk);
 	}
 	return fail_record(reader, place, "unknown record type %" PRIu32, type);
 }

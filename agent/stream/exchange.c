@@ -78,6 +78,7 @@ static void report(struct connection *connection, const struct http_message *req
 		.pid = connection->pid,
 		.tid = connection->tid,
 		.executable_path = stream_executable_path(stream, connection->pid),
+		.thread_name = stream_thread_name(stream, connection->tid),
 		.library = connection->library,
 		.local = connection->local,
 		.peer = connection->peer,

@@ -51,6 +51,13 @@ struct process_entry {
 	struct process_entry *next;
 };
 
+struct thread_entry {
+	uint32_t tid;
+	uint32_t pid;
+	char name[16]; /* Linux keeps at most 15 bytes of a thread name */
+	struct thread_entry *next;
+};
+
 #define CONNECTION_BUCKETS 4096
 #define PROCESS_BUCKETS 1024
 
@@ -66,6 +73,7 @@ struct stream {
 	size_t connection_count;
 
 	struct process_entry *processes[PROCESS_BUCKETS];
+	struct thread_entry *threads[PROCESS_BUCKETS];
 	struct stream_stats stats;
 };
 
@@ -79,5 +87,6 @@ void http_message_clear(struct http_message *message);
 
 /* stream.c */
 const char *stream_executable_path(const struct stream *stream, uint32_t pid);
+const char *stream_thread_name(const struct stream *stream, uint32_t tid);
 
 #endif

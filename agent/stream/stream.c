@@ -4,6 +4,7 @@
  * that a full table evicts (and counts) the connection idle the longest.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,54 @@ static void forget_process(struct stream *stream, uint32_t pid)
 	*slot = entry->next;
 	free(entry->executable_path);
 	free(entry);
+}
+
+/* ---- threads ---- */
+
+const char *stream_thread_name(const struct stream *stream, uint32_t tid)
+{
+	const struct thread_entry *entry = stream->threads[tid % PROCESS_BUCKETS];
+
+	while (entry && entry->tid != tid)
+		entry = entry->next;
+	return entry ? entry->name : "";
+}
+
+static int remember_thread(struct stream *stream, uint32_t pid, uint32_t tid, const char *name)
+{
+	struct thread_entry **slot = &stream->threads[tid % PROCESS_BUCKETS];
+
+	while (*slot && (*slot)->tid != tid)
+		slot = &(*slot)->next;
+	if (!*slot) {
+		*slot = calloc(1, sizeof(**slot));
+		if (!*slot)
+			return -ENOMEM;
+		(*slot)->tid = tid;
+	}
+	(*slot)->pid = pid;
+	snprintf((*slot)->name, sizeof((*slot)->name), "%s", name ? name : "");
+	return 0;
+}
+
+/* Forgets the threads of an ended process; all buckets are walked, since
+ * they are keyed by thread. */
+static void forget_threads(struct stream *stream, uint32_t pid)
+{
+	for (size_t i = 0; i < PROCESS_BUCKETS; i++) {
+		struct thread_entry **slot = &stream->threads[i];
+
+		while (*slot) {
+			struct thread_entry *entry = *slot;
+
+			if (entry->pid == pid) {
+				*slot = entry->next;
+				free(entry);
+			} else {
+				slot = &entry->next;
+			}
+		}
+	}
 }
 
 /* ---- connection table ---- */
@@ -336,6 +385,7 @@ static void handle_exit(struct stream *stream, uint32_t pid)
 		connection = newer;
 	}
 	forget_process(stream, pid);
+	forget_threads(stream, pid);
 }
 
 static void handle_tick(struct stream *stream, uint64_t now_ns)
@@ -365,6 +415,8 @@ static int write_chunk(struct tls_chunk_sink *sink, const struct tls_chunk *chun
 	case TLS_CHUNK_TICK:
 		handle_tick(stream, chunk->time_ns);
 		return 0;
+	case TLS_CHUNK_THREAD:
+		return remember_thread(stream, chunk->pid, chunk->tid, chunk->thread_name);
 	}
 	return 0;
 }
@@ -422,6 +474,12 @@ void stream_free(struct stream *stream)
 		free(connection);
 	}
 	for (size_t i = 0; i < PROCESS_BUCKETS; i++) {
+		while (stream->threads[i]) {
+			struct thread_entry *entry = stream->threads[i];
+
+			stream->threads[i] = entry->next;
+			free(entry);
+		}
 		while (stream->processes[i]) {
 			struct process_entry *entry = stream->processes[i];
 

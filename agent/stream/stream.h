@@ -41,6 +41,7 @@ struct http_exchange {
 	uint32_t pid;
 	uint32_t tid;
 	const char *executable_path; /* "" when unknown */
+	const char *thread_name;     /* "" when unknown */
 	enum tls_library library;
 	struct tls_endpoint local; /* family 0 when the socket is unknown */
 	struct tls_endpoint peer;

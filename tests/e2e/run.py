@@ -107,7 +107,7 @@ def test_curl_post_5mib(context):
 
 
 def test_python_urllib(context):
-    url = context.nginx.url("/api/items?lang=python")
+    url = context.nginx.url("/items/list?lang=python")
     script = (
         "import ssl, sys, urllib.request\n"
         "context = ssl.create_default_context(cafile=sys.argv[2])\n"
@@ -321,6 +321,7 @@ def test_firefox_http1(context):
                            "firefox-esr")
     order = by_url[url("/api/order")][0]
     expect_equal(field(order, "tls.library"), "nss", "tls.library")
+    expect_equal(field(order, "process.thread.name"), "Socket Thread", "process.thread.name")
     expect_equal(field(order, "network.peer.address"), "127.0.0.1", "network.peer.address")
     expect_equal(field(order, "server.address"), TEST_HOST, "server.address")
 

@@ -152,8 +152,14 @@ static int record_chunk(struct tls_chunk_sink *sink, const struct tls_chunk *chu
 		copy->path = strdup(chunk->executable_path);
 		assert_non_null(copy->path);
 	}
+	if (chunk->type == TLS_CHUNK_THREAD) {
+		assert_non_null(chunk->thread_name);
+		copy->path = strdup(chunk->thread_name);
+		assert_non_null(copy->path);
+	}
 	copy->chunk.data = copy->data;
-	copy->chunk.executable_path = copy->path;
+	copy->chunk.executable_path = chunk->type == TLS_CHUNK_PROCESS ? copy->path : NULL;
+	copy->chunk.thread_name = chunk->type == TLS_CHUNK_THREAD ? copy->path : NULL;
 	return 0;
 }
 
@@ -217,6 +223,9 @@ static void assert_chunk_equal(const struct tls_chunk *expected, const struct tl
 	case TLS_CHUNK_PROCESS:
 		assert_string_equal(actual->executable_path,
 				    expected->executable_path ? expected->executable_path : "");
+		break;
+	case TLS_CHUNK_THREAD:
+		assert_string_equal(actual->thread_name, expected->thread_name ? expected->thread_name : "");
 		break;
 	case TLS_CHUNK_EXIT:
 	case TLS_CHUNK_TICK:
@@ -302,7 +311,7 @@ static void test_round_trip_every_chunk_type(void **state)
 {
 	static uint8_t large[16384];
 	static const uint8_t with_nuls[] = { 0, 'G', 'E', 'T', 0, 0, 0xff, 0x80, '\r', '\n', 0 };
-	struct tls_chunk chunks[14];
+	struct tls_chunk chunks[16];
 	struct recording_sink recorder;
 	struct archive_status status;
 	struct archive_info info;
@@ -387,6 +396,20 @@ static void test_round_trip_every_chunk_type(void **state)
 	};
 	chunks[count++] = tick_chunk(24);
 	chunks[count++] = tick_chunk(0);
+	chunks[count++] = (struct tls_chunk){
+		.type = TLS_CHUNK_THREAD,
+		.time_ns = 25,
+		.pid = 4242,
+		.tid = 4250,
+		.thread_name = "Socket Thread",
+	};
+	chunks[count++] = (struct tls_chunk){
+		.type = TLS_CHUNK_THREAD,
+		.time_ns = 26,
+		.pid = 4242,
+		.tid = 4251,
+		.thread_name = "",
+	};
 
 	write_archive(path, chunks, count);
 
@@ -1384,10 +1407,10 @@ static void test_invalid_records_rejected(void **state)
 	uint8_t records[256];
 	uint8_t *out;
 
-	out = put_record_header(records, 7, 24);
+	out = put_record_header(records, 8, 24);
 	out = put_common(out, 1, 2, 3, 4);
 	assert_records_rejected("unknown-type.archive", records, (size_t)(out - records),
-				"invalid record at offset 0 of block 1 (block at byte 53): unknown record type 7");
+				"invalid record at offset 0 of block 1 (block at byte 53): unknown record type 8");
 
 	/* A valid tick, then a record whose length runs past the block. */
 	out = put_record_header(records, 6, 24);
