@@ -96,9 +96,9 @@ int BPF_KPROBE(ssl_free_enter, void *ssl)
  *    opens have a single layer. Such a socket could carry plain HTTP behind
  *    a proxy layer, which is network traffic all the same.
  *  - PR_Close forgets the descriptor, whose address may be reused.
- * Checked on NSPR 4.35 and NSS 3.87 (Debian 12) and the NSS bundled with
- * Firefox ESR 153, where struct PRFileDesc starts with methods, secret,
- * lower, higher: lower is at byte 16.
+ * Checked on Debian 12's NSPR 4.35 with NSS 3.87 and with NSS 3.125.1, the
+ * copy that Firefox ESR 153 bundles. struct PRFileDesc starts with methods,
+ * secret, lower, higher, so lower is at byte 16.
  */
 #define PRFILEDESC_LOWER_OFFSET 16
 
