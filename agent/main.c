@@ -329,6 +329,18 @@ static void write_event(void *user, const struct http_exchange *exchange)
 		log_error("writing an event failed: %s (further failures are counted)", strerror(-error));
 }
 
+static void write_quic_event(void *user, const struct quic_notice *notice)
+{
+	struct pipeline *pipeline = user;
+	int error = event_writer_write_quic(pipeline->events, notice);
+
+	if (error && pipeline->event_errors++ == 0)
+		log_error("writing an event failed: %s (further failures are counted)", strerror(-error));
+	log_warn("process %u (%s) sent QUIC to port %u, which cannot be captured; its HTTP/3 requests are "
+		 "missing (further notices for this process and peer within 10 s are not logged)",
+		 notice->pid, notice->executable_path, notice->peer.port);
+}
+
 static int pipeline_write(struct tls_chunk_sink *sink, const struct tls_chunk *chunk)
 {
 	struct pipeline *pipeline = (struct pipeline *)sink;
@@ -355,6 +367,7 @@ static int pipeline_open(struct pipeline *pipeline, const struct settings *setti
 	pipeline->stream = stream_new(&settings->stream, write_event, pipeline);
 	if (!pipeline->stream)
 		return -ENOMEM;
+	stream_set_quic_handler(pipeline->stream, write_quic_event);
 	return 0;
 }
 
@@ -374,14 +387,14 @@ static void log_stream_stats(const struct pipeline *pipeline)
 	log_info("stats: events=%llu event_write_errors=%llu connections=%llu connections_evicted=%llu "
 		 "requests_without_response=%llu responses_without_request=%llu requests_dropped=%llu "
 		 "garbage_bytes=%llu stream_bytes_lost=%llu bytes_lost_after_last_event=%llu "
-		 "http2_connections=%llu server_side_connections=%llu",
+		 "http2_connections=%llu server_side_connections=%llu quic_notices=%llu",
 		 (unsigned long long)event_writer_count(pipeline->events),
 		 (unsigned long long)pipeline->event_errors, (unsigned long long)stats.connections,
 		 (unsigned long long)stats.connections_evicted, (unsigned long long)stats.requests_without_response,
 		 (unsigned long long)stats.responses_without_request, (unsigned long long)stats.requests_dropped,
 		 (unsigned long long)stats.garbage_bytes, (unsigned long long)stats.bytes_lost,
 		 (unsigned long long)stats.bytes_lost_unreported, (unsigned long long)stats.http2_connections,
-		 (unsigned long long)stats.server_side_connections);
+		 (unsigned long long)stats.server_side_connections, (unsigned long long)stats.quic_notices);
 }
 
 static void log_capture_stats(struct capture *capture, const struct pipeline *pipeline)

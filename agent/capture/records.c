@@ -218,7 +218,7 @@ static void copy_endpoint(struct tls_endpoint *endpoint, uint16_t family, const 
 static void handle_socket(struct capture *capture, const struct ps_socket_record *record)
 {
 	struct tls_chunk chunk = {
-		.type = TLS_CHUNK_CONNECTION,
+		.type = record->header.type == PS_RECORD_QUIC ? TLS_CHUNK_QUIC : TLS_CHUNK_CONNECTION,
 		.time_ns = realtime_ns(capture, record->header.timestamp_ns),
 		.pid = record->pid,
 		.tid = record->tid,
@@ -323,6 +323,7 @@ static bool size_is_valid(const struct ps_record_header *header, size_t size)
 		       size >= offsetof(struct ps_data_record, data) + data->data_bytes;
 	}
 	case PS_RECORD_SOCKET:
+	case PS_RECORD_QUIC:
 		return size >= sizeof(struct ps_socket_record);
 	case PS_RECORD_CLOSE:
 		return size >= sizeof(struct ps_close_record);
@@ -352,6 +353,7 @@ int records_handle(void *context, void *data, size_t size)
 		handle_data(capture, data);
 		break;
 	case PS_RECORD_SOCKET:
+	case PS_RECORD_QUIC:
 		handle_socket(capture, data);
 		break;
 	case PS_RECORD_CLOSE:

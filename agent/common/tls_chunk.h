@@ -17,6 +17,7 @@ enum tls_chunk_type {
 	TLS_CHUNK_EXIT = 5,       /* a process ended: its connections end too */
 	TLS_CHUNK_TICK = 6,       /* time passed: lets timeouts fire in replay too */
 	TLS_CHUNK_THREAD = 7,     /* a thread's name became known or changed */
+	TLS_CHUNK_QUIC = 8,       /* a process sent QUIC (UDP to port 443), unreadable */
 };
 
 enum tls_direction {
@@ -52,7 +53,7 @@ struct tls_chunk {
 	const uint8_t *data;
 	uint32_t data_bytes;
 
-	/* TLS_CHUNK_CONNECTION */
+	/* TLS_CHUNK_CONNECTION and TLS_CHUNK_QUIC */
 	struct tls_endpoint local;
 	struct tls_endpoint peer;
 

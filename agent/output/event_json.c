@@ -153,19 +153,35 @@ static void add_url(cJSON *event, const struct http_exchange *exchange, const st
 	}
 }
 
-static void add_process(cJSON *event, const struct http_exchange *exchange)
+static void add_process(cJSON *event, uint32_t pid, uint32_t tid, const char *executable_path,
+			const char *thread_name)
 {
 	cJSON *process = object_at(event, "process");
 	cJSON *executable;
-	const char *name = strrchr(exchange->executable_path, '/');
+	const char *name = strrchr(executable_path, '/');
 
-	cJSON_AddNumberToObject(process, "pid", exchange->pid);
-	cJSON_AddNumberToObject(object_at(process, "thread"), "id", exchange->tid);
-	if (exchange->thread_name && exchange->thread_name[0])
-		cJSON_AddStringToObject(object_at(process, "thread"), "name", exchange->thread_name);
+	cJSON_AddNumberToObject(process, "pid", pid);
+	cJSON_AddNumberToObject(object_at(process, "thread"), "id", tid);
+	if (thread_name && thread_name[0])
+		cJSON_AddStringToObject(object_at(process, "thread"), "name", thread_name);
 	executable = object_at(process, "executable");
-	cJSON_AddStringToObject(executable, "name", name ? name + 1 : exchange->executable_path);
-	cJSON_AddStringToObject(executable, "path", exchange->executable_path);
+	cJSON_AddStringToObject(executable, "name", name ? name + 1 : executable_path);
+	cJSON_AddStringToObject(executable, "path", executable_path);
+}
+
+/* Fields that every event starts with. */
+static void add_common(cJSON *event, uint64_t time_ns, const char *kind, const char *host_name,
+		       uint64_t sequence)
+{
+	char timestamp[64];
+
+	format_timestamp(time_ns, timestamp, sizeof(timestamp));
+	cJSON_AddStringToObject(event, "@timestamp", timestamp);
+	cJSON_AddStringToObject(object_at(event, "event"), "kind", kind);
+	cJSON_AddNumberToObject(object_at(event, "event"), "sequence", (double)sequence);
+	cJSON_AddStringToObject(object_at(event, "agent"), "name", "plainsight");
+	cJSON_AddStringToObject(object_at(event, "agent"), "version", PLAINSIGHT_VERSION);
+	cJSON_AddStringToObject(object_at(event, "host"), "name", host_name);
 }
 
 static void add_network(cJSON *event, const struct http_exchange *exchange)
@@ -235,20 +251,13 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 	cJSON *event = cJSON_CreateObject();
 	struct authority authority;
 	const char *user_agent = header_value(exchange->request, "User-Agent");
-	char timestamp[64];
 	char *text;
 
 	if (!event)
 		return NULL;
 
-	format_timestamp(exchange->request->time_ns, timestamp, sizeof(timestamp));
-	cJSON_AddStringToObject(event, "@timestamp", timestamp);
-	cJSON_AddStringToObject(object_at(event, "event"), "kind", "http.request");
-	cJSON_AddNumberToObject(object_at(event, "event"), "sequence", (double)sequence);
-	cJSON_AddStringToObject(object_at(event, "agent"), "name", "plainsight");
-	cJSON_AddStringToObject(object_at(event, "agent"), "version", PLAINSIGHT_VERSION);
-	cJSON_AddStringToObject(object_at(event, "host"), "name", host_name);
-	add_process(event, exchange);
+	add_common(event, exchange->request->time_ns, "http.request", host_name, sequence);
+	add_process(event, exchange->pid, exchange->tid, exchange->executable_path, exchange->thread_name);
 	cJSON_AddStringToObject(object_at(event, "tls"), "library", library_name(exchange->library));
 	add_network(event, exchange);
 
@@ -262,6 +271,34 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 	if (user_agent)
 		cJSON_AddStringToObject(object_at(event, "user_agent"), "original", user_agent);
 	add_capture(event, exchange);
+
+	text = cJSON_PrintUnformatted(event);
+	cJSON_Delete(event);
+	return text;
+}
+
+char *event_format_quic(const struct quic_notice *notice, const char *host_name, uint64_t sequence)
+{
+	cJSON *event = cJSON_CreateObject();
+	cJSON *network;
+	char *text;
+
+	if (!event)
+		return NULL;
+
+	add_common(event, notice->time_ns, "quic", host_name, sequence);
+	add_process(event, notice->pid, notice->tid, notice->executable_path, notice->thread_name);
+	network = object_at(event, "network");
+	cJSON_AddStringToObject(object_at(network, "protocol"), "name", "quic");
+	cJSON_AddStringToObject(network, "transport", "udp");
+	cJSON_AddStringToObject(network, "type", notice->peer.family == 10 ? "ipv6" : "ipv4");
+	add_endpoint(object_at(network, "peer"), &notice->peer);
+	if (notice->local.family)
+		add_endpoint(object_at(network, "local"), &notice->local);
+	add_endpoint(object_at(event, "server"), &notice->peer);
+	cJSON_AddStringToObject(object_at(event, "plainsight"), "message",
+				"the process sent QUIC (HTTP/3), which plainsight cannot read: its requests "
+				"are missing from the capture; turn QUIC off in the browser");
 
 	text = cJSON_PrintUnformatted(event);
 	cJSON_Delete(event);

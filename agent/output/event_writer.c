@@ -52,15 +52,11 @@ fail:
 	return NULL;
 }
 
-int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange)
+/* Writes one formatted event line and frees the text. */
+static int write_line(struct event_writer *writer, char *text)
 {
-	char *text;
 	int error = 0;
 
-	/* A failed write still uses up its sequence number, so that a collector
-	 * sees the gap. */
-	writer->sequence++;
-	text = event_format(exchange, writer->host_name, writer->sequence);
 	if (!text)
 		return -ENOMEM;
 	if (fputs(text, writer->file) == EOF || fputc('\n', writer->file) == EOF || fflush(writer->file))
@@ -69,6 +65,20 @@ int event_writer_write(struct event_writer *writer, const struct http_exchange *
 		writer->written++;
 	cJSON_free(text);
 	return error;
+}
+
+/* A failed write still uses up its sequence number, so that a collector can
+ * tell that an event is missing. */
+int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange)
+{
+	writer->sequence++;
+	return write_line(writer, event_format(exchange, writer->host_name, writer->sequence));
+}
+
+int event_writer_write_quic(struct event_writer *writer, const struct quic_notice *notice)
+{
+	writer->sequence++;
+	return write_line(writer, event_format_quic(notice, writer->host_name, writer->sequence));
 }
 
 uint64_t event_writer_count(const struct event_writer *writer)

@@ -24,6 +24,10 @@ struct event_writer *event_writer_open(const struct event_writer_options *option
 /* Writes one event; returns 0 or a negative errno. */
 int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange);
 
+/* Writes one event of kind "quic": a process sent QUIC, which the capture
+ * cannot read. Returns 0 or a negative errno. */
+int event_writer_write_quic(struct event_writer *writer, const struct quic_notice *notice);
+
 /* Events written so far. */
 uint64_t event_writer_count(const struct event_writer *writer);
 
@@ -33,5 +37,9 @@ int event_writer_close(struct event_writer *writer);
 /* Builds the event as a JSON text without a newline, for writers and tests.
  * The caller frees the result. Returns NULL when out of memory. */
 char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence);
+
+/* Builds the "quic" event as a JSON text without a newline; the caller
+ * frees it. Returns NULL when out of memory. */
+char *event_format_quic(const struct quic_notice *notice, const char *host_name, uint64_t sequence);
 
 #endif

@@ -69,6 +69,7 @@ enum archive_record_type {
 	ARCHIVE_RECORD_EXIT = 5,
 	ARCHIVE_RECORD_TICK = 6,
 	ARCHIVE_RECORD_THREAD = 7,
+	ARCHIVE_RECORD_QUIC = 8,
 	ARCHIVE_RECORD_END = 255,
 };
 
@@ -372,6 +373,7 @@ static int measure_record(const struct tls_chunk *chunk, size_t *record_bytes)
 		payload_bytes = ARCHIVE_DATA_FIXED_BYTES + (uint64_t)chunk->data_bytes;
 		break;
 	case TLS_CHUNK_CONNECTION:
+	case TLS_CHUNK_QUIC:
 		if (!is_known_family(chunk->local.family) || !is_known_family(chunk->peer.family))
 			return -EINVAL;
 		payload_bytes = ARCHIVE_CONNECTION_BYTES;
@@ -422,6 +424,8 @@ static enum archive_record_type record_type_of(enum tls_chunk_type type)
 		return ARCHIVE_RECORD_TICK;
 	case TLS_CHUNK_THREAD:
 		return ARCHIVE_RECORD_THREAD;
+	case TLS_CHUNK_QUIC:
+		return ARCHIVE_RECORD_QUIC;
 	}
 	return 0; /* not reached: measure_record rejected other types */
 }
@@ -452,6 +456,7 @@ static void encode_record(const struct tls_chunk *chunk, size_t record_bytes, ui
 		put_bytes(out, chunk->data, chunk->data_bytes);
 		break;
 	case TLS_CHUNK_CONNECTION:
+	case TLS_CHUNK_QUIC:
 		out = put_endpoint(out, &chunk->local);
 		put_endpoint(out, &chunk->peer);
 		break;
@@ -932,8 +937,10 @@ static int decode_chunk_fields(struct archive_reader *reader, const struct recor
 		chunk->type = TLS_CHUNK_DATA;
 		return decode_data(reader, place, payload, payload_bytes, chunk);
 	case ARCHIVE_RECORD_CONNECTION:
-		chunk->type = TLS_CHUNK_CONNECTION;
-		err = check_payload_bytes(reader, place, "connection", payload_bytes, ARCHIVE_CONNECTION_BYTES);
+	case ARCHIVE_RECORD_QUIC:
+		chunk->type = type == ARCHIVE_RECORD_QUIC ? TLS_CHUNK_QUIC : TLS_CHUNK_CONNECTION;
+		err = check_payload_bytes(reader, place, type == ARCHIVE_RECORD_QUIC ? "quic" : "connection",
+					  payload_bytes, ARCHIVE_CONNECTION_BYTES);
 		if (!err)
 			err = decode_endpoint(reader, place, payload + ARCHIVE_COMMON_BYTES, &chunk->local);
 		if (!err)

@@ -64,6 +64,7 @@ struct thread_entry {
 struct stream {
 	struct stream_options options;
 	stream_exchange_fn on_exchange;
+	stream_quic_fn on_quic;
 	void *user;
 	struct tls_chunk_sink sink;
 

@@ -388,6 +388,23 @@ static void handle_exit(struct stream *stream, uint32_t pid)
 	forget_threads(stream, pid);
 }
 
+static void handle_quic(struct stream *stream, const struct tls_chunk *chunk)
+{
+	struct quic_notice notice = {
+		.time_ns = chunk->time_ns,
+		.pid = chunk->pid,
+		.tid = chunk->tid,
+		.executable_path = stream_executable_path(stream, chunk->pid),
+		.thread_name = stream_thread_name(stream, chunk->tid),
+		.local = chunk->local,
+		.peer = chunk->peer,
+	};
+
+	stream->stats.quic_notices++;
+	if (stream->on_quic)
+		stream->on_quic(stream->user, &notice);
+}
+
 static void handle_tick(struct stream *stream, uint64_t now_ns)
 {
 	for (struct connection *c = stream->oldest; c; c = c->newer)
@@ -417,6 +434,9 @@ static int write_chunk(struct tls_chunk_sink *sink, const struct tls_chunk *chun
 		return 0;
 	case TLS_CHUNK_THREAD:
 		return remember_thread(stream, chunk->pid, chunk->tid, chunk->thread_name);
+	case TLS_CHUNK_QUIC:
+		handle_quic(stream, chunk);
+		return 0;
 	}
 	return 0;
 }
@@ -436,6 +456,11 @@ struct stream *stream_new(const struct stream_options *options, stream_exchange_
 	stream->user = user;
 	stream->sink.write = write_chunk;
 	return stream;
+}
+
+void stream_set_quic_handler(struct stream *stream, stream_quic_fn on_quic)
+{
+	stream->on_quic = on_quic;
 }
 
 struct tls_chunk_sink *stream_chunk_sink(struct stream *stream)

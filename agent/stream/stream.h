@@ -52,6 +52,17 @@ struct http_exchange {
 	uint64_t bytes_lost;
 };
 
+/* A process sent QUIC (UDP to port 443), which no TLS hook can read. */
+struct quic_notice {
+	uint64_t time_ns;
+	uint32_t pid;
+	uint32_t tid;
+	const char *executable_path; /* "" when unknown */
+	const char *thread_name;     /* "" when unknown */
+	struct tls_endpoint local;
+	struct tls_endpoint peer;
+};
+
 struct stream_options {
 	size_t max_connections;        /* tracked at once; the oldest is evicted */
 	size_t body_keep_bytes;        /* body bytes kept per message for later stages */
@@ -72,9 +83,11 @@ struct stream_stats {
 	uint64_t http2_connections;     /* not decoded yet */
 	uint64_t server_side_connections;
 	uint64_t out_of_order_chunks;
+	uint64_t quic_notices;
 };
 
 typedef void (*stream_exchange_fn)(void *user, const struct http_exchange *exchange);
+typedef void (*stream_quic_fn)(void *user, const struct quic_notice *notice);
 
 struct stream;
 
@@ -82,6 +95,9 @@ void stream_default_options(struct stream_options *options);
 
 /* Returns NULL when out of memory. */
 struct stream *stream_new(const struct stream_options *options, stream_exchange_fn on_exchange, void *user);
+
+/* Sets the function that receives QUIC notices (none by default). */
+void stream_set_quic_handler(struct stream *stream, stream_quic_fn on_quic);
 
 /* The chunk sink that feeds this stream. */
 struct tls_chunk_sink *stream_chunk_sink(struct stream *stream);

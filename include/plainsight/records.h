@@ -36,6 +36,7 @@ enum ps_record_type {
 	PS_RECORD_EXEC = 4,    /* a targeted process started a new executable */
 	PS_RECORD_EXIT = 5,    /* a targeted process ended */
 	PS_RECORD_LIBRARY = 6, /* a targeted process opened a TLS library file */
+	PS_RECORD_QUIC = 7,    /* a targeted process sent UDP to port 443 */
 };
 
 enum ps_direction {
@@ -90,6 +91,8 @@ struct ps_data_record {
 	__u8 data[PS_DATA_CHUNK_BYTES];
 };
 
+/* Socket of a connection (PS_RECORD_SOCKET), or the UDP socket and peer of
+ * a QUIC send (PS_RECORD_QUIC, conn_id 0). */
 struct ps_socket_record {
 	struct ps_record_header header;
 	__u32 pid;

@@ -369,6 +369,39 @@ def test_wget_get_and_post(context):
         expect_equal(field(event, "plainsight.capture.bytes_lost"), 0, "bytes_lost")
 
 
+def test_quic_send_reported(context):
+    """UDP to port 443 is QUIC that no TLS hook reads: reported once per
+    process and peer within 10 s, however many datagrams."""
+    script = (
+        "import socket\n"
+        "unconnected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "for _ in range(5):\n"
+        "    unconnected.sendto(b'quic-initial', ('127.0.0.1', 443))\n"
+        "connected = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+        "connected.connect(('::1', 443))\n"
+        "for _ in range(5):\n"
+        "    for send in (connected.send, lambda data: connected.sendmsg([data])):\n"
+        "        try:\n"
+        "            send(b'quic-initial')\n"
+        "        except ConnectionRefusedError:  # nothing listens: ICMP port unreachable\n"
+        "            pass\n")
+    plainsight = context.start_own_capture()
+    run_checked([PYTHON, "-c", script])
+    plainsight.stop()
+
+    events = plainsight.events()
+    expect_equal(sorted(field(e, "network.peer.address") for e in events), ["127.0.0.1", "::1"],
+                 f"QUIC peers ({events})")
+    for event in events:
+        expect_equal(field(event, "event.kind"), "quic", "event.kind")
+        expect_equal(field(event, "network.transport"), "udp", "network.transport")
+        expect_equal(field(event, "network.peer.port"), 443, "network.peer.port")
+        expect_equal(field(event, "process.executable.name"), os.path.basename(os.path.realpath(PYTHON)),
+                     "process.executable.name")
+    if "sent QUIC" not in plainsight.stderr():
+        raise AssertionError(f"no warning about QUIC in the log:\n{plainsight.stderr()}")
+
+
 def test_unprivileged_run_explains(context):
     result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                              context.binary, "run"], capture_output=True, text=True, check=False)
@@ -402,6 +435,7 @@ TESTS = [
     test_new_library_found_without_restart,
     test_wget_get_and_post,
     test_firefox_http1,
+    test_quic_send_reported,
     test_unprivileged_run_explains,
     test_help_and_version,
 ]

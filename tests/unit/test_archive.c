@@ -213,6 +213,7 @@ static void assert_chunk_equal(const struct tls_chunk *expected, const struct tl
 			assert_memory_equal(actual->data, expected->data, expected->data_bytes);
 		break;
 	case TLS_CHUNK_CONNECTION:
+	case TLS_CHUNK_QUIC:
 		assert_endpoint_equal(&expected->local, &actual->local);
 		assert_endpoint_equal(&expected->peer, &actual->peer);
 		break;
@@ -311,7 +312,7 @@ static void test_round_trip_every_chunk_type(void **state)
 {
 	static uint8_t large[16384];
 	static const uint8_t with_nuls[] = { 0, 'G', 'E', 'T', 0, 0, 0xff, 0x80, '\r', '\n', 0 };
-	struct tls_chunk chunks[16];
+	struct tls_chunk chunks[17];
 	struct recording_sink recorder;
 	struct archive_status status;
 	struct archive_info info;
@@ -409,6 +410,14 @@ static void test_round_trip_every_chunk_type(void **state)
 		.pid = 4242,
 		.tid = 4251,
 		.thread_name = "",
+	};
+	chunks[count++] = (struct tls_chunk){
+		.type = TLS_CHUNK_QUIC,
+		.time_ns = 27,
+		.pid = 4242,
+		.tid = 4250,
+		.local = { .family = AF_INET, .port = 40001, .address = { 10, 0, 0, 5 } },
+		.peer = { .family = AF_INET, .port = 443, .address = { 127, 0, 0, 1 } },
 	};
 
 	write_archive(path, chunks, count);
@@ -1407,10 +1416,10 @@ static void test_invalid_records_rejected(void **state)
 	uint8_t records[256];
 	uint8_t *out;
 
-	out = put_record_header(records, 8, 24);
+	out = put_record_header(records, 9, 24);
 	out = put_common(out, 1, 2, 3, 4);
 	assert_records_rejected("unknown-type.archive", records, (size_t)(out - records),
-				"invalid record at offset 0 of block 1 (block at byte 53): unknown record type 8");
+				"invalid record at offset 0 of block 1 (block at byte 53): unknown record type 9");
 
 	/* A valid tick, then a record whose length runs past the block. */
 	out = put_record_header(records, 6, 24);
