@@ -2,6 +2,7 @@
  * plainsight: command line, and the wiring of the pipeline stages
  * capture or source -> stream -> output.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include "common/log.h"
 #include "output/output.h"
 #include "source/archive.h"
+#include "source/har.h"
 #include "stream/stream.h"
 
 #define POLL_INTERVAL_MS 50
@@ -48,12 +50,13 @@ static void print_usage(FILE *stream)
 	fprintf(stream,
 		"Usage: plainsight run [OPTIONS]\n"
 		"       plainsight capture -o ARCHIVE [OPTIONS]\n"
-		"       plainsight replay ARCHIVE [-o EVENTS]\n"
+		"       plainsight replay ARCHIVE|FILE.har [-o EVENTS]\n"
 		"\n"
 		"Observes what processes send over TLS, before encryption, and prints one\n"
 		"JSON event per HTTP request (JSON Lines). run and capture need root, or\n"
 		"CAP_BPF and CAP_PERFMON. capture also writes every captured chunk to a\n"
-		"compressed archive, which replay reads without privileges.\n"
+		"compressed archive, which replay reads without privileges. replay also\n"
+		"reads HAR 1.2 files, as browsers' developer tools export them.\n"
 		"\n"
 		"Which processes (default: the browsers listed below):\n"
 		"  --exe NAME             executables with this base name (repeatable)\n"
@@ -527,6 +530,117 @@ done:
 	return code;
 }
 
+/* Reads "HTTP/1.1", "http/2.0", "h2" or "h3" into major and minor. */
+static void parse_http_version(const char *text, int *major, int *minor)
+{
+	*major = 1;
+	*minor = 1;
+	if (!text)
+		return;
+	if (text[0] == 'h' && (text[1] == '2' || text[1] == '3') && !text[2]) {
+		*major = text[1] - '0';
+		*minor = 0;
+	} else if (strncasecmp(text, "HTTP/", 5) == 0) {
+		sscanf(text + 5, "%d.%d", major, minor);
+	}
+}
+
+/* The origin-form target of an absolute URL: "/path?query" of
+ * "https://host/path?query", without a fragment. */
+static char *target_of_url(const char *url)
+{
+	const char *rest = strstr(url, "//");
+
+	rest = rest ? rest + 2 + strcspn(rest + 2, "/?#") : url;
+	return *rest && *rest != '#' ? strndup(rest, strcspn(rest, "#")) : strdup("/");
+}
+
+static void har_peer(const struct har_entry *entry, struct tls_endpoint *peer)
+{
+	memset(peer, 0, sizeof(*peer));
+	if (!entry->server_ip)
+		return;
+	if (inet_pton(AF_INET, entry->server_ip, peer->address) == 1)
+		peer->family = AF_INET;
+	else if (inet_pton(AF_INET6, entry->server_ip, peer->address) == 1)
+		peer->family = AF_INET6;
+	peer->port = strncasecmp(entry->url, "http://", 7) == 0 ? 80 : 443;
+}
+
+/* One HAR entry through the same output as a captured request. */
+static int write_har_entry(void *user, const struct har_entry *entry)
+{
+	struct pipeline *pipeline = user;
+	struct http_header *headers = calloc(entry->header_count + 1, sizeof(*headers));
+	struct http_message request = {
+		.method = (char *)entry->method,
+		.headers = headers,
+		.header_count = entry->header_count,
+		.body_bytes = entry->body_bytes,
+		.body = (uint8_t *)entry->body,
+		.body_kept = entry->body_bytes,
+		.time_ns = entry->started_ns,
+	};
+	struct http_message response = {
+		.status_code = entry->status,
+		.body_bytes = entry->response_body_bytes > 0 ? (uint64_t)entry->response_body_bytes : 0,
+		.time_ns = entry->started_ns,
+	};
+	struct http_exchange exchange = {
+		.executable_path = "",
+		.thread_name = "",
+		.request = &request,
+		.response = entry->status > 0 ? &response : NULL,
+		.url_full = entry->url,
+		.capture_source = "har",
+	};
+
+	request.target = target_of_url(entry->url);
+	if (!headers || !request.target) {
+		free(headers);
+		free(request.target);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < entry->header_count; i++) {
+		headers[i].name = (char *)entry->headers[i].name;
+		headers[i].value = (char *)entry->headers[i].value;
+	}
+	parse_http_version(entry->http_version, &request.version_major, &request.version_minor);
+	response.version_major = request.version_major;
+	response.version_minor = request.version_minor;
+	har_peer(entry, &exchange.peer);
+
+	write_event(pipeline, &exchange);
+	free(headers);
+	free(request.target);
+	return 0;
+}
+
+static int replay_har(struct settings *settings)
+{
+	struct pipeline pipeline = { 0 };
+	struct har_status status;
+	char host_name[HOST_NAME_MAX + 1] = "";
+	int error;
+	int code = 0;
+
+	/* A HAR says nothing of the host that recorded it: host.name is this one. */
+	gethostname(host_name, sizeof(host_name) - 1);
+	if (pipeline_open(&pipeline, settings, host_name)) {
+		pipeline_close(&pipeline);
+		return 1;
+	}
+	error = har_read(settings->archive_path, write_har_entry, &pipeline, &status);
+	if (error) {
+		log_error("HAR file %s: %s; the %llu entries before that point were replayed",
+			  settings->archive_path, status.error, (unsigned long long)status.entries);
+		code = 1;
+	}
+	log_info("replayed %llu HAR entries", (unsigned long long)status.entries);
+	pipeline_close(&pipeline);
+	return code;
+}
+
 static int run_replay(struct settings *settings)
 {
 	struct pipeline pipeline = { 0 };
@@ -534,6 +648,9 @@ static int run_replay(struct settings *settings)
 	struct archive_status status = { 0 };
 	int error;
 	int code = 0;
+
+	if (har_file_looks_like(settings->archive_path))
+		return replay_har(settings);
 
 	/* Events carry the host name of the capture, so the header is read
 	 * before the pipeline is built. */

@@ -96,12 +96,33 @@ static void split_host_port(struct authority *authority, unsigned int default_po
 	}
 }
 
+/* Copies the authority of an absolute URL ("https://host:port/path") into
+ * authority->text. Returns false when url has no "//". */
+static bool authority_of_url(const char *url, struct authority *authority)
+{
+	const char *start = strstr(url, "//");
+	size_t length;
+
+	if (!start)
+		return false;
+	start += 2;
+	length = strcspn(start, "/?#");
+	snprintf(authority->text, sizeof(authority->text), "%.*s", (int)length, start);
+	return true;
+}
+
 static void find_authority(const struct http_exchange *exchange, struct authority *authority)
 {
 	const char *host = header_value(exchange->request, "Host");
 	unsigned int peer_port = exchange->peer.family ? exchange->peer.port : HTTPS_DEFAULT_PORT;
 	char address[INET6_ADDRSTRLEN];
 
+	if (exchange->url_full && authority_of_url(exchange->url_full, authority)) {
+		split_host_port(authority, strncasecmp(exchange->url_full, "http://", 7) == 0 ? 80 : 443);
+		return;
+	}
+	if (!host)
+		host = header_value(exchange->request, ":authority");
 	if (host && host[0]) {
 		snprintf(authority->text, sizeof(authority->text), "%s", host);
 		split_host_port(authority, peer_port);
@@ -118,17 +139,44 @@ static void find_authority(const struct http_exchange *exchange, struct authorit
 	authority->port = peer_port;
 }
 
+/* Adds url.path and url.query from the origin-form part of a URL (the
+ * request target, or what follows the authority of an absolute URL). */
+static void add_path_and_query(cJSON *url, const char *target)
+{
+	const char *query = strchr(target, '?');
+	const char *fragment = strchr(target, '#');
+	size_t path_length = query ? (size_t)(query - target) : strcspn(target, "#");
+	char *path = strndup(target, path_length);
+
+	if (path)
+		cJSON_AddStringToObject(url, "path", path[0] ? path : "/");
+	free(path);
+	if (query) {
+		char *text = strndup(query + 1, fragment && fragment > query ? (size_t)(fragment - query - 1) : strlen(query + 1));
+
+		if (text)
+			cJSON_AddStringToObject(url, "query", text);
+		free(text);
+	}
+}
+
 static void add_url(cJSON *event, const struct http_exchange *exchange, const struct authority *authority)
 {
 	const char *target = exchange->request->target;
+	const char *absolute = exchange->url_full;
 	cJSON *url = object_at(event, "url");
 	char *full;
-	const char *query;
 	size_t size;
 
 	/* Absolute-form targets (RFC 9112, section 3.2.2) are the URL already. */
-	if (strncasecmp(target, "https://", 8) == 0 || strncasecmp(target, "http://", 7) == 0) {
-		cJSON_AddStringToObject(url, "full", target);
+	if (!absolute && (strncasecmp(target, "https://", 8) == 0 || strncasecmp(target, "http://", 7) == 0))
+		absolute = target;
+	if (absolute) {
+		const char *rest = strstr(absolute, "//");
+
+		cJSON_AddStringToObject(url, "full", absolute);
+		rest = rest ? rest + 2 + strcspn(rest + 2, "/?#") : "";
+		add_path_and_query(url, rest);
 		return;
 	}
 
@@ -139,18 +187,7 @@ static void add_url(cJSON *event, const struct http_exchange *exchange, const st
 	snprintf(full, size, "https://%s%s", authority->text, target);
 	cJSON_AddStringToObject(url, "full", full);
 	free(full);
-
-	query = strchr(target, '?');
-	if (query) {
-		char *path = strndup(target, (size_t)(query - target));
-
-		if (path)
-			cJSON_AddStringToObject(url, "path", path);
-		free(path);
-		cJSON_AddStringToObject(url, "query", query + 1);
-	} else {
-		cJSON_AddStringToObject(url, "path", target);
-	}
+	add_path_and_query(url, target);
 }
 
 static void add_process(cJSON *event, uint32_t pid, uint32_t tid, const char *executable_path,
@@ -190,15 +227,20 @@ static void add_network(cJSON *event, const struct http_exchange *exchange)
 	cJSON *protocol = object_at(network, "protocol");
 	char version[16];
 
-	snprintf(version, sizeof(version), "%d.%d", exchange->request->version_major,
-		 exchange->request->version_minor);
+	/* OpenTelemetry writes "1.0" and "1.1", but "2" and "3". */
+	if (exchange->request->version_major >= 2)
+		snprintf(version, sizeof(version), "%d", exchange->request->version_major);
+	else
+		snprintf(version, sizeof(version), "%d.%d", exchange->request->version_major,
+			 exchange->request->version_minor);
 	cJSON_AddStringToObject(protocol, "name", "http");
 	cJSON_AddStringToObject(protocol, "version", version);
 	if (exchange->peer.family) {
 		cJSON_AddStringToObject(network, "transport", "tcp");
 		cJSON_AddStringToObject(network, "type", exchange->peer.family == 10 ? "ipv6" : "ipv4");
 		add_endpoint(object_at(network, "peer"), &exchange->peer);
-		add_endpoint(object_at(network, "local"), &exchange->local);
+		if (exchange->local.family)
+			add_endpoint(object_at(network, "local"), &exchange->local);
 	}
 }
 
@@ -238,8 +280,9 @@ static void add_capture(cJSON *event, const struct http_exchange *exchange)
 {
 	cJSON *capture = object_at(object_at(event, "plainsight"), "capture");
 
-	cJSON_AddStringToObject(capture, "source", "tls");
-	cJSON_AddNumberToObject(capture, "connection_id", (double)exchange->conn_id);
+	cJSON_AddStringToObject(capture, "source", exchange->capture_source ? exchange->capture_source : "tls");
+	if (exchange->conn_id)
+		cJSON_AddNumberToObject(capture, "connection_id", (double)exchange->conn_id);
 	cJSON_AddNumberToObject(capture, "bytes_lost", (double)exchange->bytes_lost);
 	cJSON_AddBoolToObject(capture, "request_truncated", exchange->request->truncated);
 	if (exchange->response)
@@ -257,8 +300,11 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 		return NULL;
 
 	add_common(event, exchange->request->time_ns, "http.request", host_name, sequence);
-	add_process(event, exchange->pid, exchange->tid, exchange->executable_path, exchange->thread_name);
-	cJSON_AddStringToObject(object_at(event, "tls"), "library", library_name(exchange->library));
+	/* A HAR file names no process and no TLS library. */
+	if (exchange->pid)
+		add_process(event, exchange->pid, exchange->tid, exchange->executable_path, exchange->thread_name);
+	if (exchange->library != TLS_LIBRARY_UNKNOWN)
+		cJSON_AddStringToObject(object_at(event, "tls"), "library", library_name(exchange->library));
 	add_network(event, exchange);
 
 	find_authority(exchange, &authority);

@@ -50,6 +50,11 @@ struct http_exchange {
 	/* Bytes of this connection lost by the capture since the previous
 	 * exchange of the connection was reported. */
 	uint64_t bytes_lost;
+	/* The request's URL when a source gave it whole (a HAR file), or NULL
+	 * to build it from the Host header and the request target. */
+	const char *url_full;
+	/* Where the request came from: "tls" (a capture), "har"; NULL is "tls". */
+	const char *capture_source;
 };
 
 /* A process sent QUIC (UDP to port 443), which no TLS hook can read. */

@@ -402,6 +402,68 @@ def test_quic_send_reported(context):
         raise AssertionError(f"no warning about QUIC in the log:\n{plainsight.stderr()}")
 
 
+def har_entry(event):
+    """A HAR 1.2 entry, as Chrome's DevTools writes one, for a captured event."""
+    body_size = field(event, "http.request.body.size")
+    request = {
+        "method": field(event, "http.request.method"),
+        "url": field(event, "url.full"),
+        "httpVersion": "HTTP/1.1",
+        "headers": [{"name": "User-Agent", "value": field(event, "user_agent.original") or ""}],
+        "queryString": [], "cookies": [], "headersSize": -1, "bodySize": body_size,
+    }
+    if body_size:
+        request["postData"] = {"mimeType": "application/x-www-form-urlencoded", "text": "x" * body_size}
+    return {
+        "startedDateTime": field(event, "@timestamp"),
+        "time": 1.5,
+        "request": request,
+        "response": {"status": field(event, "http.response.status_code"), "statusText": "",
+                     "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                     "content": {"size": field(event, "http.response.body.size"), "mimeType": "text/plain"},
+                     "redirectURL": "", "headersSize": -1, "bodySize": -1},
+        "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0.5},
+        "serverIPAddress": "127.0.0.1",
+    }
+
+
+def test_har_matches_live(context):
+    plainsight = context.start_own_capture()
+    context.curl("-A", "har-e2e", context.nginx.url("/har/one?x=1"))
+    context.curl("-A", "har-e2e", "--data-binary", "k=v&n=2", context.nginx.url("/upload/har"))
+    plainsight.stop()
+    live = plainsight.events()
+    expect_equal(len(live), 2, "live events")
+
+    har = {"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"},
+                   "pages": [], "entries": [har_entry(event) for event in live]}}
+    path = os.path.join(context.directory, "live.har")
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(har, file, indent=2)
+    replay = subprocess.run([context.binary, "replay", path], capture_output=True, text=True, check=False)
+    expect_equal(replay.returncode, 0, f"replay exit code ({replay.stderr})")
+    replayed = [json.loads(line) for line in replay.stdout.splitlines()]
+    expect_equal(len(replayed), 2, "replayed events")
+    for original, copy in zip(live, replayed):
+        for name in ("url.full", "url.path", "url.query", "http.request.method", "http.request.body.size",
+                     "http.response.status_code", "http.response.body.size", "user_agent.original",
+                     "server.address", "server.port", "@timestamp"):
+            expect_equal(field(copy, name), field(original, name), name)
+        expect_equal(field(copy, "plainsight.capture.source"), "har", "plainsight.capture.source")
+
+    # Cut inside the second entry: the first still comes out, with an error.
+    text = open(path, encoding="utf-8").read()
+    cut = os.path.join(context.directory, "cut.har")
+    with open(cut, "w", encoding="utf-8") as file:
+        file.write(text[:text.index("/upload/har")])
+    replay = subprocess.run([context.binary, "replay", cut], capture_output=True, text=True, check=False)
+    expect_equal(replay.returncode, 1, "replay exit code of a truncated HAR")
+    if "truncated" not in replay.stderr:
+        raise AssertionError(f"no message about the cut: {replay.stderr}")
+    expect_equal([field(json.loads(line), "url.full") for line in replay.stdout.splitlines()],
+                 [field(live[0], "url.full")], "entries before the cut")
+
+
 def test_unprivileged_run_explains(context):
     result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                              context.binary, "run"], capture_output=True, text=True, check=False)
@@ -436,6 +498,7 @@ TESTS = [
     test_wget_get_and_post,
     test_firefox_http1,
     test_quic_send_reported,
+    test_har_matches_live,
     test_unprivileged_run_explains,
     test_help_and_version,
 ]
