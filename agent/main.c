@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/boringssl.h"
 #include "capture/capture.h"
 #include "common/log.h"
 #include "output/output.h"
@@ -24,7 +25,9 @@
 #define ARCHIVE_FLUSH_INTERVAL_MS 1000
 #define MAX_LISTED 256
 
-enum command { COMMAND_RUN, COMMAND_CAPTURE, COMMAND_REPLAY };
+enum command { COMMAND_RUN, COMMAND_CAPTURE, COMMAND_REPLAY, COMMAND_OFFSETS };
+
+#define OFFSETS_CACHE_DIR "/var/cache/plainsight/offsets"
 
 struct settings {
 	enum command command;
@@ -36,6 +39,7 @@ struct settings {
 	const char *events_path;  /* NULL: stdout */
 	const char *archive_path; /* capture: written; replay: read */
 	unsigned int duration_s;  /* 0: until SIGINT or SIGTERM */
+	bool ignore_symbols;      /* offsets: find BoringSSL without the symbol table */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -51,12 +55,15 @@ static void print_usage(FILE *stream)
 		"Usage: plainsight run [OPTIONS]\n"
 		"       plainsight capture -o ARCHIVE [OPTIONS]\n"
 		"       plainsight replay ARCHIVE|FILE.har [-o EVENTS]\n"
+		"       plainsight offsets BINARY [--ignore-symbols]\n"
 		"\n"
 		"Observes what processes send over TLS, before encryption, and prints one\n"
 		"JSON event per HTTP request (JSON Lines). run and capture need root, or\n"
 		"CAP_BPF and CAP_PERFMON. capture also writes every captured chunk to a\n"
 		"compressed archive, which replay reads without privileges. replay also\n"
-		"reads HAR 1.2 files, as browsers' developer tools export them.\n"
+		"reads HAR 1.2 files, as browsers' developer tools export them. offsets\n"
+		"shows where BoringSSL's SSL_write and SSL_read are in a stripped binary\n"
+		"such as Chromium, and how that was decided.\n"
 		"\n"
 		"Which processes (default: the browsers listed below):\n"
 		"  --exe NAME             executables with this base name (repeatable)\n"
@@ -69,10 +76,13 @@ static void print_usage(FILE *stream)
 		"  --events FILE          capture: events file (default: stdout)\n"
 		"  --call-limit BYTES     bytes copied per TLS call at most; more are counted\n"
 		"                         as lost (default 4M, max 64M; K and M suffixes)\n"
-		"  --ring-buffer BYTES    kernel ring buffer size, a power of two (default 64M)\n"
+		"  --ring-buffer BYTES    kernel ring buffer size, a power of two from 256K to\n"
+		"                         1024M (default 64M)\n"
 		"  --response-timeout S   report a request without response after S seconds\n"
 		"                         (default 30)\n"
 		"  --max-connections N    connections tracked at once (default 16384)\n"
+		"  --offsets-cache DIR    where BoringSSL offsets are kept by build-id\n"
+		"                         (default " OFFSETS_CACHE_DIR ")\n"
 		"  --rescan-interval S    rescan processes for new TLS libraries every S\n"
 		"                         seconds, 0 to turn off (default 5)\n"
 		"  --duration S           stop after S seconds (default: run until signalled)\n"
@@ -133,6 +143,8 @@ enum long_option {
 	OPTION_RESCAN_INTERVAL,
 	OPTION_DURATION,
 	OPTION_VERSION,
+	OPTION_OFFSETS_CACHE,
+	OPTION_IGNORE_SYMBOLS,
 };
 
 static const struct option long_options[] = {
@@ -148,6 +160,8 @@ static const struct option long_options[] = {
 	{ "max-connections", required_argument, NULL, OPTION_MAX_CONNECTIONS },
 	{ "rescan-interval", required_argument, NULL, OPTION_RESCAN_INTERVAL },
 	{ "duration", required_argument, NULL, OPTION_DURATION },
+	{ "offsets-cache", required_argument, NULL, OPTION_OFFSETS_CACHE },
+	{ "ignore-symbols", no_argument, NULL, OPTION_IGNORE_SYMBOLS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPTION_VERSION },
@@ -201,8 +215,9 @@ static int apply_option(struct settings *settings, int option, const char *value
 		settings->capture.call_limit_bytes = bytes;
 		return 0;
 	case OPTION_RING_BUFFER:
-		if (parse_bytes(value, 1u << 30, &bytes) || (bytes & (bytes - 1)) || bytes < 4096)
-			return invalid_value("--ring-buffer", value, "a power of two from 4K to 1024M");
+		/* At least 256K: several whole 16 KiB data records must fit. */
+		if (parse_bytes(value, 1u << 30, &bytes) || (bytes & (bytes - 1)) || bytes < (256u << 10))
+			return invalid_value("--ring-buffer", value, "a power of two from 256K to 1024M");
 		settings->capture.ring_buffer_bytes = bytes;
 		return 0;
 	case OPTION_RESPONSE_TIMEOUT:
@@ -225,6 +240,12 @@ static int apply_option(struct settings *settings, int option, const char *value
 			return invalid_value("--duration", value, "seconds, at least 1");
 		settings->duration_s = (unsigned int)number;
 		return 0;
+	case OPTION_OFFSETS_CACHE:
+		settings->capture.offsets_cache_dir = value;
+		return 0;
+	case OPTION_IGNORE_SYMBOLS:
+		settings->ignore_symbols = true;
+		return 0;
 	case 'v':
 		log_set_level(LOG_LEVEL_DEBUG);
 		return 0;
@@ -242,18 +263,49 @@ static int parse_command(int argc, char **argv, struct settings *settings)
 		settings->command = COMMAND_CAPTURE;
 	else if (strcmp(name, "replay") == 0)
 		settings->command = COMMAND_REPLAY;
+	else if (strcmp(name, "offsets") == 0)
+		settings->command = COMMAND_OFFSETS;
 	else if (strcmp(name, "--version") == 0) {
 		printf("plainsight %s\n", PLAINSIGHT_VERSION);
 		return 0;
 	} else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
 		print_usage(stdout);
 		return 0;
+	} else if (argc <= 1) {
+		log_error("missing command (expected run, capture, replay or offsets; see plainsight --help)");
+		return 2;
 	} else {
-		log_error("%s command: '%s' (expected run, capture or replay; see plainsight --help)",
-			  argc > 1 ? "unknown" : "missing", name);
+		log_error("unknown command '%s' (expected run, capture, replay or offsets; see plainsight --help)", name);
 		return 2;
 	}
 	return -1;
+}
+
+static const char *option_name(int option)
+{
+	for (const struct option *entry = long_options; entry->name; entry++) {
+		if (entry->val == option)
+			return entry->name;
+	}
+	return "?";
+}
+
+/* Options that choose or shape a live capture, meaningless for replay. */
+static bool is_capture_option(int option)
+{
+	switch (option) {
+	case OPTION_EXE:
+	case OPTION_PID:
+	case OPTION_CGROUP:
+	case OPTION_ALL_PROCESSES:
+	case OPTION_EVENTS:
+	case OPTION_CALL_LIMIT:
+	case OPTION_RING_BUFFER:
+	case OPTION_RESCAN_INTERVAL:
+	case OPTION_DURATION:
+		return true;
+	}
+	return false;
 }
 
 /* Returns -1 to go on, or the exit code. */
@@ -269,6 +321,7 @@ static int parse_settings(int argc, char **argv, struct settings *settings)
 	settings->capture.ring_buffer_bytes = 64u << 20;
 	settings->capture.rescan_interval_ms = 5000;
 	settings->capture.pids = settings->pids;
+	settings->capture.offsets_cache_dir = OFFSETS_CACHE_DIR;
 	stream_default_options(&settings->stream);
 
 	optind = 2;
@@ -281,16 +334,24 @@ static int parse_settings(int argc, char **argv, struct settings *settings)
 			printf("plainsight %s\n", PLAINSIGHT_VERSION);
 			return 0;
 		}
-		if (option == '?')
+		if (option == '?') {
+			log_error("invalid command line (see plainsight --help)");
 			return 2;
+		}
 		code = apply_option(settings, option, optarg);
 		if (code)
 			return code;
+		if (settings->command == COMMAND_REPLAY && is_capture_option(option)) {
+			log_error("--%s applies to run and capture, not to replay (see plainsight --help)",
+				  option_name(option));
+			return 2;
+		}
 	}
 
-	if (settings->command == COMMAND_REPLAY) {
+	if (settings->command == COMMAND_REPLAY || settings->command == COMMAND_OFFSETS) {
 		if (optind != argc - 1) {
-			log_error("replay takes one archive file (plainsight replay ARCHIVE)");
+			log_error("%s takes one file (see plainsight --help)",
+				  settings->command == COMMAND_REPLAY ? "replay" : "offsets");
 			return 2;
 		}
 		settings->archive_path = argv[optind];
@@ -298,9 +359,20 @@ static int parse_settings(int argc, char **argv, struct settings *settings)
 		log_error("unexpected argument '%s' (see plainsight --help)", argv[optind]);
 		return 2;
 	}
-	if (settings->command == COMMAND_CAPTURE && !settings->archive_path) {
-		log_error("capture needs an archive file: plainsight capture -o FILE");
-		return 2;
+	if (settings->command == COMMAND_CAPTURE) {
+		if (!settings->archive_path) {
+			log_error("capture needs an archive file: plainsight capture -o FILE");
+			return 2;
+		}
+		/* A forensic archive is never overwritten. */
+		if (access(settings->archive_path, F_OK) == 0) {
+			log_error("archive %s exists already; give a new file name", settings->archive_path);
+			return 2;
+		}
+		if (settings->events_path && strcmp(settings->events_path, settings->archive_path) == 0) {
+			log_error("the events file and the archive must be different files");
+			return 2;
+		}
 	}
 
 	if (settings->executable_count) {
@@ -323,13 +395,24 @@ struct pipeline {
 	uint64_t archive_errors;
 };
 
+/* Counts a failed event write. A reader that went away (EPIPE, as when the
+ * output is piped into head) ends the run: nobody reads the events. */
+static void note_event_error(struct pipeline *pipeline, int error)
+{
+	if (!error)
+		return;
+	if (pipeline->event_errors++ == 0)
+		log_error("writing an event failed: %s (further failures are counted)", strerror(-error));
+	if (error == -EPIPE)
+		stop_requested = SIGPIPE;
+}
+
 static void write_event(void *user, const struct http_exchange *exchange)
 {
 	struct pipeline *pipeline = user;
 	int error = event_writer_write(pipeline->events, exchange);
 
-	if (error && pipeline->event_errors++ == 0)
-		log_error("writing an event failed: %s (further failures are counted)", strerror(-error));
+	note_event_error(pipeline, error);
 }
 
 static void write_quic_event(void *user, const struct quic_notice *notice)
@@ -337,8 +420,7 @@ static void write_quic_event(void *user, const struct quic_notice *notice)
 	struct pipeline *pipeline = user;
 	int error = event_writer_write_quic(pipeline->events, notice);
 
-	if (error && pipeline->event_errors++ == 0)
-		log_error("writing an event failed: %s (further failures are counted)", strerror(-error));
+	note_event_error(pipeline, error);
 	log_warn("process %u (%s) sent QUIC to port %u, which cannot be captured; its HTTP/3 requests are "
 		 "missing (further notices for this process and peer within 10 s are not logged)",
 		 notice->pid, notice->executable_path, notice->peer.port);
@@ -428,6 +510,8 @@ static void install_signal_handlers(void)
 	sigemptyset(&action.sa_mask);
 	sigaction(SIGINT, &action, NULL);
 	sigaction(SIGTERM, &action, NULL);
+	sigaction(SIGHUP, &action, NULL);
+	sigaction(SIGQUIT, &action, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -515,13 +599,14 @@ static int run_live(struct settings *settings, const char *host_name)
 	log_info("stopping%s", stop_requested ? " on signal" : "");
 
 done:
+	/* Statistics only for a capture that started. */
 	if (capture)
 		log_capture_stats(capture, &pipeline);
-	capture_close(capture);
 	if (pipeline.stream)
 		stream_finish(pipeline.stream);
-	if (pipeline.events && pipeline.stream)
+	if (capture && pipeline.events)
 		log_stream_stats(&pipeline);
+	capture_close(capture);
 	if (pipeline.archive && archive_writer_close(pipeline.archive)) {
 		log_error("closing archive %s failed", settings->archive_path);
 		code = 1;
@@ -676,6 +761,27 @@ static int run_replay(struct settings *settings)
 	return code;
 }
 
+/* plainsight offsets BINARY: what the capture would attach to in it. */
+static int show_offsets(const struct settings *settings)
+{
+	int error = boringssl_describe(stdout, settings->archive_path, settings->ignore_symbols);
+
+	fflush(stdout);
+	if (error == -ENOENT) {
+		log_error("%s: no BoringSSL found; nothing would be attached", settings->archive_path);
+		return 1;
+	}
+	if (error == -ENOEXEC) {
+		log_error("%s: not a complete x86-64 ELF file; nothing would be attached", settings->archive_path);
+		return 1;
+	}
+	if (error) {
+		log_error("%s: %s", settings->archive_path, strerror(-error));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct settings settings;
@@ -687,6 +793,8 @@ int main(int argc, char **argv)
 
 	if (settings.command == COMMAND_REPLAY)
 		return run_replay(&settings);
+	if (settings.command == COMMAND_OFFSETS)
+		return show_offsets(&settings);
 
 	gethostname(host_name, sizeof(host_name) - 1);
 	return run_live(&settings, host_name);

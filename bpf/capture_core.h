@@ -168,6 +168,7 @@ struct emit_context {
 	__u32 pid;
 	__u32 tid;
 	__u32 copy_bytes;
+	__u64 call_bytes; /* what the call transferred, copy_bytes or more */
 };
 
 /* Emits the index-th record of a call's buffer; a bpf_loop callback. */
@@ -206,6 +207,9 @@ static long emit_data_record(__u32 index, struct emit_context *ctx)
 	record->stream_offset = ctx->base_offset + offset;
 	record->data_bytes = length;
 	record->flags = offset + length >= ctx->copy_bytes ? PS_DATA_FLAG_CALL_END : 0;
+	record->lost_after_bytes = 0;
+	if (record->flags & PS_DATA_FLAG_CALL_END)
+		record->lost_after_bytes = (__u32)(ctx->call_bytes - ctx->copy_bytes);
 	record->direction = ctx->call->direction;
 	record->library = ctx->call->library;
 	__builtin_memset(record->pad, 0, sizeof(record->pad));
@@ -267,6 +271,7 @@ static __always_inline int exit_tls_call(long result)
 	ctx.pid = pid_tgid >> 32;
 	ctx.tid = (__u32)pid_tgid;
 	ctx.copy_bytes = length > call_limit_bytes ? call_limit_bytes : (__u32)length;
+	ctx.call_bytes = length;
 	if (length > ctx.copy_bytes)
 		count_loss(PS_LOSS_BYTES_OVER_LIMIT, length - ctx.copy_bytes);
 

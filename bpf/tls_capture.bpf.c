@@ -205,3 +205,22 @@ int BPF_KPROBE(gnutls_deinit_enter, void *session)
 {
 	return close_tls_object((__u64)session);
 }
+
+/* ---- BoringSSL linked into Chromium, Chrome and Electron ---- */
+
+/* BoringSSL keeps OpenSSL's signatures for these two:
+ * int SSL_write(SSL *ssl, const void *buf, int num) and
+ * int SSL_read(SSL *ssl, void *buf, int num). The agent attaches them at
+ * file offsets that it finds in the stripped binary; SSL_free reuses
+ * ssl_free_enter and the returns reuse tls_call_exit. */
+SEC("uprobe")
+int BPF_KPROBE(boringssl_write_enter, void *ssl, const void *buffer, int length)
+{
+	return enter_tls_call(ssl, buffer, 0, PS_DIRECTION_EGRESS, PS_TLS_BORINGSSL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(boringssl_read_enter, void *ssl, void *buffer, int length)
+{
+	return enter_tls_call(ssl, buffer, 0, PS_DIRECTION_INGRESS, PS_TLS_BORINGSSL);
+}

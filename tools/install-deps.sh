@@ -6,12 +6,13 @@
 set -eu
 
 # Build: compilers, BPF tooling, and the libraries the agent links.
-BUILD_PACKAGES="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev"
+BUILD_PACKAGES="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev libnghttp2-dev libbrotli-dev"
 # Tests: unit test framework, and the real clients and servers the end-to-end
 # tests drive: curl and Python use OpenSSL 3, wget uses GnuTLS, Firefox ESR
 # uses NSS (certutil from libnss3-tools sets up its test profile), nginx
-# serves TLS.
-TEST_PACKAGES="libcmocka-dev curl nginx openssl python3 ca-certificates procps iproute2 wget firefox-esr libnss3-tools"
+# serves TLS; Chromium links BoringSSL, and android-libboringssl is a
+# BoringSSL build with symbols, the reference for the offset finder.
+TEST_PACKAGES="libcmocka-dev curl nginx openssl python3 ca-certificates procps iproute2 wget firefox-esr libnss3-tools chromium android-libboringssl binutils"
 # Benchmarks: the TLS client links OpenSSL; bpftrace is the comparison tool.
 BENCH_PACKAGES="libssl-dev bpftrace"
 

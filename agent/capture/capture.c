@@ -3,6 +3,7 @@
  * poll, stats and teardown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,9 +48,16 @@ static bool has_bpf_privileges(void)
  * bpftrace users do by hand. */
 static int ensure_tracefs(char *reason, size_t reason_size)
 {
-	if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0 ||
-	    access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
+	/* Effective IDs and capabilities decide, as they will for libbpf. */
+	if (faccessat(AT_FDCWD, "/sys/kernel/tracing/events/syscalls", R_OK | X_OK, AT_EACCESS) == 0 ||
+	    faccessat(AT_FDCWD, "/sys/kernel/debug/tracing/events/syscalls", R_OK | X_OK, AT_EACCESS) == 0)
 		return 0;
+	if (errno == EACCES) {
+		snprintf(reason, reason_size,
+			 "no permission to read /sys/kernel/tracing (mode 0700 on most systems): run as root, "
+			 "or also grant CAP_DAC_READ_SEARCH");
+		return -EACCES;
+	}
 	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
 		log_info("mounted tracefs on /sys/kernel/tracing for the syscall tracepoints");
 		if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0)
@@ -65,8 +73,8 @@ int capture_check_environment(char *reason, size_t reason_size)
 {
 	if (!has_bpf_privileges()) {
 		snprintf(reason, reason_size,
-			 "missing privileges: run as root, or grant CAP_BPF and CAP_PERFMON "
-			 "(setcap cap_bpf,cap_perfmon+ep on the binary)");
+			 "missing privileges: run as root, or grant CAP_BPF, CAP_PERFMON and "
+			 "CAP_DAC_READ_SEARCH (setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep on the binary)");
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -180,6 +188,7 @@ struct capture *capture_open(const struct capture_options *options, int *error)
 	if (!capture)
 		return NULL;
 	capture->options = *options;
+	capture->offsets_cache_dir = options->offsets_cache_dir;
 	libbpf_set_print(print_libbpf_message);
 	capture->realtime_offset_ns = compute_realtime_offset();
 
@@ -203,6 +212,7 @@ struct capture *capture_open(const struct capture_options *options, int *error)
 
 	libraries_scan_system(capture);
 	libraries_scan_processes(capture);
+	executables_attach_targets(capture);
 	capture->last_rescan_ms = monotonic_ms();
 	if (capture->stats.libraries_attached == 0)
 		log_warn("no OpenSSL library found yet; libraries that processes open later are attached then");

@@ -28,6 +28,7 @@ struct capture_options {
 	uint32_t call_limit_bytes; /* bytes copied per TLS call at most */
 	uint32_t ring_buffer_bytes;
 	unsigned int rescan_interval_ms; /* how often running processes are rescanned for new libraries */
+	const char *offsets_cache_dir;   /* BoringSSL offsets by build-id, or NULL for no cache */
 };
 
 struct capture_stats {

@@ -12,6 +12,7 @@
 struct attached_library {
 	dev_t device;
 	ino_t inode;
+	bool boringssl; /* attached at offsets found in a stripped executable */
 	struct bpf_link *links[12];
 	int link_count;
 };
@@ -53,6 +54,11 @@ struct capture {
 	uint64_t last_rescan_ms;
 	uint64_t last_tick_ms;
 	uint64_t connections_freed; /* closes seen, for the eviction count */
+	const char *offsets_cache_dir;
+	/* First egress bytes of BoringSSL connections that did and did not look
+	 * like HTTP: the check that found offsets are right. */
+	uint64_t boringssl_http_starts;
+	uint64_t boringssl_other_starts;
 
 	struct tls_chunk_sink *sink; /* valid during capture_poll */
 	int sink_error;
@@ -60,10 +66,18 @@ struct capture {
 };
 
 /* libraries.c */
+struct attached_library *libraries_find(struct capture *capture, dev_t device, ino_t inode);
+struct attached_library *libraries_add(struct capture *capture, dev_t device, ino_t inode);
+void libraries_destroy_links(struct attached_library *library);
 int libraries_attach_file(struct capture *capture, const char *path);
 void libraries_scan_system(struct capture *capture);
 void libraries_scan_processes(struct capture *capture);
 void libraries_detach_all(struct capture *capture);
+
+/* executables.c */
+void executables_attach(struct capture *capture, pid_t pid);
+void executables_attach_targets(struct capture *capture);
+void executables_check_data(struct capture *capture, const struct ps_data_record *record);
 
 /* targets.c */
 int targets_configure(struct capture *capture);

@@ -10,11 +10,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -123,7 +125,7 @@ static const struct library_kind library_kinds[] = {
 
 #define LIBRARY_KIND_COUNT (sizeof(library_kinds) / sizeof(library_kinds[0]))
 
-static struct attached_library *find_library(struct capture *capture, dev_t device, ino_t inode)
+struct attached_library *libraries_find(struct capture *capture, dev_t device, ino_t inode)
 {
 	for (size_t i = 0; i < capture->library_count; i++) {
 		if (capture->libraries[i].device == device && capture->libraries[i].inode == inode)
@@ -132,7 +134,7 @@ static struct attached_library *find_library(struct capture *capture, dev_t devi
 	return NULL;
 }
 
-static struct attached_library *add_library(struct capture *capture, dev_t device, ino_t inode)
+struct attached_library *libraries_add(struct capture *capture, dev_t device, ino_t inode)
 {
 	struct attached_library *library;
 
@@ -152,7 +154,7 @@ static struct attached_library *add_library(struct capture *capture, dev_t devic
 	return library;
 }
 
-static void destroy_links(struct attached_library *library)
+void libraries_destroy_links(struct attached_library *library)
 {
 	for (int i = 0; i < library->link_count; i++)
 		bpf_link__destroy(library->links[i]);
@@ -199,32 +201,48 @@ int libraries_attach_file(struct capture *capture, const char *path)
 	const struct library_kind *kind = kind_of(path);
 	struct attached_library *library;
 	struct stat status;
+	char held_path[64];
 	int error = 0;
+	int fd;
 
-	if (!kind || stat(path, &status) || !S_ISREG(status.st_mode))
-		return 0;
-	if (find_library(capture, status.st_dev, status.st_ino))
+	if (!kind)
 		return 0;
 
-	library = add_library(capture, status.st_dev, status.st_ino);
-	if (!library)
+	/* The file is held open while probes are attached, and reached through
+	 * /proc/self/fd, because a path under /proc/PID/root vanishes when that
+	 * process exits, which a short-lived client does at any moment. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &status) || !S_ISREG(status.st_mode) ||
+	    libraries_find(capture, status.st_dev, status.st_ino)) {
+		close(fd);
+		return 0;
+	}
+	snprintf(held_path, sizeof(held_path), "/proc/self/fd/%d", fd);
+
+	library = libraries_add(capture, status.st_dev, status.st_ino);
+	if (!library) {
+		close(fd);
 		return -ENOMEM;
+	}
 
 	/* libbpf resolves each function name in the file's symbol table; a
 	 * missing optional function only loses that function. */
 	for (const struct probe_spec *spec = kind->probes; spec->function; spec++) {
-		error = attach_probe(capture, library, path, spec);
+		error = attach_probe(capture, library, held_path, spec);
 		if (error && spec->required)
 			break;
 		if (error)
 			log_debug("%s: no %s probe: %s", path, spec->function, strerror(-error));
 		error = 0;
 	}
+	close(fd);
 
 	if (error) {
 		log_debug("%s: not attached as %s, a required function is missing: %s", path, kind->name,
 			  strerror(-error));
-		destroy_links(library);
+		libraries_destroy_links(library);
 		capture->stats.libraries_failed++;
 		/* Kept in the table so that the file is not tried again. */
 		return 0;
@@ -325,7 +343,7 @@ void libraries_scan_processes(struct capture *capture)
 void libraries_detach_all(struct capture *capture)
 {
 	for (size_t i = 0; i < capture->library_count; i++)
-		destroy_links(&capture->libraries[i]);
+		libraries_destroy_links(&capture->libraries[i]);
 	free(capture->libraries);
 	capture->libraries = NULL;
 	capture->library_count = 0;

@@ -201,10 +201,21 @@ static void handle_data(struct capture *capture, const struct ps_data_record *re
 		.data_bytes = record->data_bytes,
 	};
 
+	executables_check_data(capture, record);
 	announce_process(capture, record->pid, chunk.time_ns);
 	announce_thread(capture, record, chunk.time_ns);
 	capture->stats.data_bytes += record->data_bytes;
 	deliver(capture, &chunk);
+
+	/* Bytes of the call that were not copied: an empty chunk at the offset
+	 * after them tells the stream stage of the gap now, before the
+	 * response arrives, so that pairing stays in order. */
+	if (record->lost_after_bytes) {
+		chunk.stream_offset += (uint64_t)record->data_bytes + record->lost_after_bytes;
+		chunk.data = NULL;
+		chunk.data_bytes = 0;
+		deliver(capture, &chunk);
+	}
 }
 
 static void copy_endpoint(struct tls_endpoint *endpoint, uint16_t family, const uint8_t *address,
@@ -296,6 +307,7 @@ static void handle_process(struct capture *capture, const struct ps_process_reco
 				 (int)sizeof(record->path), record->path);
 		process->announced = false;
 		announce_process(capture, record->pid, chunk.time_ns);
+		executables_attach(capture, (pid_t)record->pid);
 		return;
 	case PS_RECORD_EXIT:
 		chunk.type = TLS_CHUNK_EXIT;

@@ -15,6 +15,70 @@
 
 #define HTTPS_DEFAULT_PORT 443
 
+/* Length of the valid UTF-8 sequence at text, or 0 if it is not one
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_sequence_length(const unsigned char *text)
+{
+	unsigned char c = text[0];
+	size_t length;
+	unsigned int code;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		length = 2;
+		code = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		length = 3;
+		code = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		length = 4;
+		code = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < length; i++) {
+		if ((text[i] & 0xC0) != 0x80)
+			return 0;
+		code = (code << 6) | (text[i] & 0x3F);
+	}
+	if ((length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) ||
+	    (length == 4 && (code < 0x10000 || code > 0x10FFFF)))
+		return 0;
+	return length;
+}
+
+/* Adds a string member. Captured text can hold any bytes, and JSON must be
+ * UTF-8: each byte that does not start a valid sequence becomes U+FFFD. */
+static void add_text(cJSON *object, const char *name, const char *text)
+{
+	const unsigned char *in = (const unsigned char *)text;
+	size_t length = strlen(text);
+	char *clean;
+	size_t out = 0;
+
+	clean = malloc(length * 3 + 1);
+	if (!clean)
+		return;
+	while (*in) {
+		size_t sequence = utf8_sequence_length(in);
+
+		if (sequence) {
+			memcpy(clean + out, in, sequence);
+			out += sequence;
+			in += sequence;
+		} else {
+			memcpy(clean + out, "\xEF\xBF\xBD", 3);
+			out += 3;
+			in++;
+		}
+	}
+	clean[out] = '\0';
+	cJSON_AddStringToObject(object, name, clean);
+	free(clean);
+}
+
+
 static const char *header_value(const struct http_message *message, const char *name)
 {
 	for (size_t i = 0; i < message->header_count; i++) {
@@ -59,7 +123,7 @@ static void add_endpoint(cJSON *object, const struct tls_endpoint *endpoint)
 
 	if (!format_address(endpoint, address, sizeof(address)))
 		return;
-	cJSON_AddStringToObject(object, "address", address);
+	add_text(object, "address", address);
 	cJSON_AddNumberToObject(object, "port", endpoint->port);
 }
 
@@ -149,13 +213,13 @@ static void add_path_and_query(cJSON *url, const char *target)
 	char *path = strndup(target, path_length);
 
 	if (path)
-		cJSON_AddStringToObject(url, "path", path[0] ? path : "/");
+		add_text(url, "path", path[0] ? path : "/");
 	free(path);
 	if (query) {
 		char *text = strndup(query + 1, fragment && fragment > query ? (size_t)(fragment - query - 1) : strlen(query + 1));
 
 		if (text)
-			cJSON_AddStringToObject(url, "query", text);
+			add_text(url, "query", text);
 		free(text);
 	}
 }
@@ -174,9 +238,22 @@ static void add_url(cJSON *event, const struct http_exchange *exchange, const st
 	if (absolute) {
 		const char *rest = strstr(absolute, "//");
 
-		cJSON_AddStringToObject(url, "full", absolute);
+		add_text(url, "full", absolute);
 		rest = rest ? rest + 2 + strcspn(rest + 2, "/?#") : "";
 		add_path_and_query(url, rest);
+		return;
+	}
+
+	/* The asterisk-form of OPTIONS (RFC 9112, section 3.2.4) names the
+	 * server itself. */
+	if (strcmp(target, "*") == 0) {
+		size = strlen(authority->text) + sizeof("https://");
+		full = malloc(size);
+		if (full)
+			snprintf(full, size, "https://%s", authority->text);
+		if (full)
+			add_text(url, "full", full);
+		free(full);
 		return;
 	}
 
@@ -185,7 +262,7 @@ static void add_url(cJSON *event, const struct http_exchange *exchange, const st
 	if (!full)
 		return;
 	snprintf(full, size, "https://%s%s", authority->text, target);
-	cJSON_AddStringToObject(url, "full", full);
+	add_text(url, "full", full);
 	free(full);
 	add_path_and_query(url, target);
 }
@@ -200,10 +277,10 @@ static void add_process(cJSON *event, uint32_t pid, uint32_t tid, const char *ex
 	cJSON_AddNumberToObject(process, "pid", pid);
 	cJSON_AddNumberToObject(object_at(process, "thread"), "id", tid);
 	if (thread_name && thread_name[0])
-		cJSON_AddStringToObject(object_at(process, "thread"), "name", thread_name);
+		add_text(object_at(process, "thread"), "name", thread_name);
 	executable = object_at(process, "executable");
-	cJSON_AddStringToObject(executable, "name", name ? name + 1 : executable_path);
-	cJSON_AddStringToObject(executable, "path", executable_path);
+	add_text(executable, "name", name ? name + 1 : executable_path);
+	add_text(executable, "path", executable_path);
 }
 
 /* Fields that every event starts with. */
@@ -213,12 +290,12 @@ static void add_common(cJSON *event, uint64_t time_ns, const char *kind, const c
 	char timestamp[64];
 
 	format_timestamp(time_ns, timestamp, sizeof(timestamp));
-	cJSON_AddStringToObject(event, "@timestamp", timestamp);
-	cJSON_AddStringToObject(object_at(event, "event"), "kind", kind);
+	add_text(event, "@timestamp", timestamp);
+	add_text(object_at(event, "event"), "kind", kind);
 	cJSON_AddNumberToObject(object_at(event, "event"), "sequence", (double)sequence);
-	cJSON_AddStringToObject(object_at(event, "agent"), "name", "plainsight");
-	cJSON_AddStringToObject(object_at(event, "agent"), "version", PLAINSIGHT_VERSION);
-	cJSON_AddStringToObject(object_at(event, "host"), "name", host_name);
+	add_text(object_at(event, "agent"), "name", "plainsight");
+	add_text(object_at(event, "agent"), "version", PLAINSIGHT_VERSION);
+	add_text(object_at(event, "host"), "name", host_name);
 }
 
 static void add_network(cJSON *event, const struct http_exchange *exchange)
@@ -233,11 +310,11 @@ static void add_network(cJSON *event, const struct http_exchange *exchange)
 	else
 		snprintf(version, sizeof(version), "%d.%d", exchange->request->version_major,
 			 exchange->request->version_minor);
-	cJSON_AddStringToObject(protocol, "name", "http");
-	cJSON_AddStringToObject(protocol, "version", version);
+	add_text(protocol, "name", "http");
+	add_text(protocol, "version", version);
 	if (exchange->peer.family) {
-		cJSON_AddStringToObject(network, "transport", "tcp");
-		cJSON_AddStringToObject(network, "type", exchange->peer.family == 10 ? "ipv6" : "ipv4");
+		add_text(network, "transport", "tcp");
+		add_text(network, "type", exchange->peer.family == 10 ? "ipv6" : "ipv4");
 		add_endpoint(object_at(network, "peer"), &exchange->peer);
 		if (exchange->local.family)
 			add_endpoint(object_at(network, "local"), &exchange->local);
@@ -250,7 +327,7 @@ static void add_http(cJSON *event, const struct http_exchange *exchange)
 	cJSON *request = object_at(http, "request");
 	cJSON *response;
 
-	cJSON_AddStringToObject(request, "method", exchange->request->method);
+	add_text(request, "method", exchange->request->method);
 	cJSON_AddNumberToObject(object_at(request, "body"), "size", (double)exchange->request->body_bytes);
 	if (!exchange->response)
 		return;
@@ -280,11 +357,13 @@ static void add_capture(cJSON *event, const struct http_exchange *exchange)
 {
 	cJSON *capture = object_at(object_at(event, "plainsight"), "capture");
 
-	cJSON_AddStringToObject(capture, "source", exchange->capture_source ? exchange->capture_source : "tls");
+	add_text(capture, "source", exchange->capture_source ? exchange->capture_source : "tls");
 	if (exchange->conn_id)
 		cJSON_AddNumberToObject(capture, "connection_id", (double)exchange->conn_id);
 	cJSON_AddNumberToObject(capture, "bytes_lost", (double)exchange->bytes_lost);
 	cJSON_AddBoolToObject(capture, "request_truncated", exchange->request->truncated);
+	cJSON_AddBoolToObject(capture, "partial",
+			      exchange->request->partial || (exchange->response && exchange->response->partial));
 	if (exchange->response)
 		cJSON_AddBoolToObject(capture, "response_truncated", exchange->response->truncated);
 }
@@ -304,18 +383,18 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 	if (exchange->pid)
 		add_process(event, exchange->pid, exchange->tid, exchange->executable_path, exchange->thread_name);
 	if (exchange->library != TLS_LIBRARY_UNKNOWN)
-		cJSON_AddStringToObject(object_at(event, "tls"), "library", library_name(exchange->library));
+		add_text(object_at(event, "tls"), "library", library_name(exchange->library));
 	add_network(event, exchange);
 
 	find_authority(exchange, &authority);
-	cJSON_AddStringToObject(object_at(event, "server"), "address", authority.host);
+	add_text(object_at(event, "server"), "address", authority.host);
 	cJSON_AddNumberToObject(object_at(event, "server"), "port", authority.port);
 	if (exchange->local.family)
 		add_endpoint(object_at(event, "client"), &exchange->local);
 	add_url(event, exchange, &authority);
 	add_http(event, exchange);
 	if (user_agent)
-		cJSON_AddStringToObject(object_at(event, "user_agent"), "original", user_agent);
+		add_text(object_at(event, "user_agent"), "original", user_agent);
 	add_capture(event, exchange);
 
 	text = cJSON_PrintUnformatted(event);
@@ -335,14 +414,14 @@ char *event_format_quic(const struct quic_notice *notice, const char *host_name,
 	add_common(event, notice->time_ns, "quic", host_name, sequence);
 	add_process(event, notice->pid, notice->tid, notice->executable_path, notice->thread_name);
 	network = object_at(event, "network");
-	cJSON_AddStringToObject(object_at(network, "protocol"), "name", "quic");
-	cJSON_AddStringToObject(network, "transport", "udp");
-	cJSON_AddStringToObject(network, "type", notice->peer.family == 10 ? "ipv6" : "ipv4");
+	add_text(object_at(network, "protocol"), "name", "quic");
+	add_text(network, "transport", "udp");
+	add_text(network, "type", notice->peer.family == 10 ? "ipv6" : "ipv4");
 	add_endpoint(object_at(network, "peer"), &notice->peer);
 	if (notice->local.family)
 		add_endpoint(object_at(network, "local"), &notice->local);
 	add_endpoint(object_at(event, "server"), &notice->peer);
-	cJSON_AddStringToObject(object_at(event, "plainsight"), "message",
+	add_text(object_at(event, "plainsight"), "message",
 				"the process sent QUIC (HTTP/3), which plainsight cannot read: its requests "
 				"are missing from the capture; turn QUIC off in the browser");
 

@@ -4,6 +4,8 @@
  * sees it at once.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,13 @@ struct event_writer *event_writer_open(const struct event_writer_options *option
 		goto fail;
 
 	if (options->path) {
-		writer->file = fopen(options->path, "ae");
+		/* 0600: events hold URLs and query strings, as private as the
+		 * capture archive. */
+		int fd = open(options->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		writer->file = fd >= 0 ? fdopen(fd, "a") : NULL;
+		if (fd >= 0 && !writer->file)
+			close(fd);
 		if (!writer->file) {
 			*error = -errno;
 			log_error("cannot open events file %s: %s", options->path, strerror(errno));

@@ -69,8 +69,8 @@ fail:
 	return false;
 }
 
-static void report(struct connection *connection, const struct http_message *request,
-		   const struct http_message *response)
+void exchange_report(struct connection *connection, const struct http_message *request,
+		     const struct http_message *response)
 {
 	struct stream *stream = connection->stream;
 	struct http_exchange exchange = {
@@ -94,50 +94,78 @@ static void report(struct connection *connection, const struct http_message *req
 	stream->on_exchange(stream->user, &exchange);
 }
 
-static void pop_pending(struct connection *connection)
+/* Unlinks and frees one queued request. */
+void exchange_remove(struct connection *connection, struct pending_request *pending)
 {
-	struct pending_request *head = connection->pending_head;
+	struct pending_request **link = &connection->pending_head;
+	struct pending_request *previous = NULL;
 
-	connection->pending_head = head->next;
-	if (!connection->pending_head)
-		connection->pending_tail = NULL;
+	while (*link && *link != pending) {
+		previous = *link;
+		link = &(*link)->next;
+	}
+	if (!*link)
+		return;
+	*link = pending->next;
+	if (connection->pending_tail == pending)
+		connection->pending_tail = previous;
 	connection->pending_count--;
-	http_message_clear(&head->message);
-	free(head);
+	http_message_clear(&pending->message);
+	free(pending);
 }
 
-void exchange_on_request(struct connection *connection, const struct h1_message *message)
+static void pop_pending(struct connection *connection)
+{
+	exchange_remove(connection, connection->pending_head);
+}
+
+/* Queues a request that waits for its response, taking over its memory.
+ * When the queue is full, the oldest is reported without its response
+ * rather than lost. Returns false when out of memory (message cleared). */
+bool exchange_enqueue(struct connection *connection, struct http_message *request, uint32_t stream_id)
 {
 	struct stream *stream = connection->stream;
 	struct pending_request *pending;
 
 	if (connection->pending_count >= stream->options.max_pending_requests) {
-		/* The oldest is reported without its response rather than lost,
-		 * and its response, when it comes, is skipped so that later
-		 * responses still pair with their own requests. */
 		if (!connection->pending_head->reported)
-			report(connection, &connection->pending_head->message, NULL);
+			exchange_report(connection, &connection->pending_head->message, NULL);
+		/* An HTTP/1 response to it is skipped when it comes, so that later
+		 * responses still pair with their own requests. HTTP/2 pairs by
+		 * stream and needs no skip. */
+		if (connection->pending_head->stream_id == 0)
+			connection->responses_to_skip++;
 		pop_pending(connection);
-		connection->responses_to_skip++;
 		stream->stats.requests_dropped++;
 	}
 
 	pending = calloc(1, sizeof(*pending));
-	if (!pending || !copy_message(&pending->message, message, connection->chunk_time_ns)) {
-		free(pending);
-		log_warn("out of memory: request on connection %llu not reported",
-			 (unsigned long long)connection->conn_id);
-		connection->responses_to_skip++;
-		stream->stats.requests_dropped++;
-		return;
+	if (!pending) {
+		http_message_clear(request);
+		return false;
 	}
-
+	pending->message = *request;
+	pending->stream_id = stream_id;
 	if (connection->pending_tail)
 		connection->pending_tail->next = pending;
 	else
 		connection->pending_head = pending;
 	connection->pending_tail = pending;
 	connection->pending_count++;
+	return true;
+}
+
+void exchange_on_request(struct connection *connection, const struct h1_message *message)
+{
+	struct stream *stream = connection->stream;
+	struct http_message copy;
+
+	if (!copy_message(&copy, message, connection->chunk_time_ns) || !exchange_enqueue(connection, &copy, 0)) {
+		log_warn("out of memory: request on connection %llu not reported",
+			 (unsigned long long)connection->conn_id);
+		connection->responses_to_skip++;
+		stream->stats.requests_dropped++;
+	}
 }
 
 bool exchange_response_is_bodyless(struct connection *connection, const struct h1_message *response)
@@ -173,10 +201,10 @@ void exchange_on_response(struct connection *connection, const struct h1_message
 
 	if (!head->reported) {
 		if (copy_message(&response, message, connection->chunk_time_ns)) {
-			report(connection, &head->message, &response);
+			exchange_report(connection, &head->message, &response);
 			http_message_clear(&response);
 		} else {
-			report(connection, &head->message, NULL);
+			exchange_report(connection, &head->message, NULL);
 		}
 	}
 	pop_pending(connection);
@@ -194,7 +222,7 @@ void exchange_report_timeouts(struct connection *connection, uint64_t now_ns)
 	for (struct pending_request *p = connection->pending_head; p; p = p->next) {
 		if (p->reported || now_ns < p->message.time_ns + timeout)
 			continue;
-		report(connection, &p->message, NULL);
+		exchange_report(connection, &p->message, NULL);
 		p->reported = true;
 	}
 }
@@ -204,7 +232,7 @@ void exchange_flush(struct connection *connection)
 {
 	while (connection->pending_head) {
 		if (!connection->pending_head->reported)
-			report(connection, &connection->pending_head->message, NULL);
+			exchange_report(connection, &connection->pending_head->message, NULL);
 		pop_pending(connection);
 	}
 	if (connection->lost_unreported) {

@@ -2,6 +2,7 @@
 #ifndef PLAINSIGHT_STREAM_INTERNAL_H
 #define PLAINSIGHT_STREAM_INTERNAL_H
 
+#include "http2.h"
 #include "stream.h"
 
 enum connection_protocol {
@@ -14,6 +15,7 @@ enum connection_protocol {
 
 struct pending_request {
 	struct http_message message;
+	uint32_t stream_id; /* HTTP/2 stream; 0 for HTTP/1, which pairs in order */
 	bool reported; /* reported after the timeout, still waits for pairing */
 	struct pending_request *next;
 };
@@ -29,6 +31,7 @@ struct connection {
 
 	struct h1_parser *request_parser;
 	struct h1_parser *response_parser;
+	struct h2_connection *http2; /* created when the connection speaks HTTP/2 */
 	uint64_t next_offset[2]; /* expected stream offset per direction */
 	uint64_t chunk_time_ns;  /* time of the chunk being parsed */
 
@@ -85,6 +88,13 @@ bool exchange_response_is_bodyless(struct connection *connection, const struct h
 void exchange_report_timeouts(struct connection *connection, uint64_t now_ns);
 void exchange_flush(struct connection *connection);
 void http_message_clear(struct http_message *message);
+void exchange_report(struct connection *connection, const struct http_message *request,
+		     const struct http_message *response);
+bool exchange_enqueue(struct connection *connection, struct http_message *request, uint32_t stream_id);
+void exchange_remove(struct connection *connection, struct pending_request *pending);
+
+/* exchange_h2.c */
+int exchange_start_http2(struct connection *connection);
 
 /* stream.c */
 const char *stream_executable_path(const struct stream *stream, uint32_t pid);

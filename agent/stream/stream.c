@@ -165,6 +165,8 @@ static void end_connection(struct stream *stream, struct connection *connection)
 {
 	struct connection **slot = connection_slot(stream, connection->conn_id);
 
+	if (connection->http2)
+		h2_finish(connection->http2);
 	if (connection->response_parser)
 		h1_parser_finish(connection->response_parser);
 	if (connection->request_parser)
@@ -176,6 +178,7 @@ static void end_connection(struct stream *stream, struct connection *connection)
 	stream->connection_count--;
 	h1_parser_free(connection->request_parser);
 	h1_parser_free(connection->response_parser);
+	h2_connection_free(connection->http2);
 	free(connection);
 }
 
@@ -287,17 +290,31 @@ static void detect_protocol(struct connection *connection, const struct tls_chun
 
 	/* A status line needs all of "HTTP/1.", so that the "H" of a HEAD
 	 * request written in pieces is not taken for one. */
-	if (compare >= 3 && memcmp(chunk->data, http2_preface, compare) == 0) {
+	if ((compare >= 3 && memcmp(chunk->data, http2_preface, compare) == 0) ||
+	    h2_looks_like_frames(chunk->data, chunk->data_bytes)) {
+		/* The preface, or frames of a connection joined after it. */
+		if (exchange_start_http2(connection)) {
+			log_warn("out of memory: connection %llu not decoded", (unsigned long long)connection->conn_id);
+			connection->protocol = PROTOCOL_OPAQUE;
+			return;
+		}
 		connection->protocol = PROTOCOL_HTTP2;
 		stream->stats.http2_connections++;
-		log_info("connection %llu of process %u speaks HTTP/2, which this version does not decode",
-			 (unsigned long long)connection->conn_id, connection->pid);
 	} else if (chunk->data_bytes >= strlen("HTTP/1.") &&
 		   h1_looks_like_start(H1_RESPONSE, chunk->data, chunk->data_bytes)) {
 		mark_server_side(connection);
 	} else {
 		connection->protocol = PROTOCOL_HTTP1;
 	}
+}
+
+/* Passes lost bytes of one direction to the connection's parser. */
+static void parser_gap(struct connection *connection, enum tls_direction direction, uint64_t gap)
+{
+	if (connection->protocol == PROTOCOL_HTTP2)
+		h2_gap(connection->http2, direction, gap);
+	else if (connection->protocol == PROTOCOL_HTTP1 || connection->protocol == PROTOCOL_UNKNOWN)
+		h1_parser_gap(direction == TLS_EGRESS ? connection->request_parser : connection->response_parser, gap);
 }
 
 static int handle_data(struct stream *stream, const struct tls_chunk *chunk)
@@ -315,27 +332,31 @@ static int handle_data(struct stream *stream, const struct tls_chunk *chunk)
 		connection->library = chunk->library;
 	if (connection->protocol == PROTOCOL_UNKNOWN)
 		detect_protocol(connection, chunk);
-	if (connection->protocol != PROTOCOL_HTTP1 && connection->protocol != PROTOCOL_UNKNOWN)
-		return 0;
 
-	parser = chunk->direction == TLS_EGRESS ? connection->request_parser : connection->response_parser;
+	/* Offsets come from the BPF side; a jump forward is capture loss. They
+	 * are followed on every connection, also those not parsed, so that
+	 * their close does not count delivered bytes as lost. */
 	expected = &connection->next_offset[chunk->direction == TLS_EGRESS ? 0 : 1];
-
-	/* Offsets come from the BPF side; a jump forward is capture loss. */
 	if (chunk->stream_offset > *expected) {
 		uint64_t gap = chunk->stream_offset - *expected;
 
 		stream->stats.bytes_lost += gap;
 		connection->lost_unreported += gap;
-		h1_parser_gap(parser, gap);
+		parser_gap(connection, chunk->direction, gap);
 	} else if (chunk->stream_offset < *expected) {
 		skip = *expected - chunk->stream_offset;
 		stream->stats.out_of_order_chunks++;
 		if (skip >= chunk->data_bytes)
 			return 0;
 	}
-
 	*expected = chunk->stream_offset + chunk->data_bytes;
+
+	if (chunk->data_bytes == 0 || connection->protocol == PROTOCOL_SERVER_SIDE ||
+	    connection->protocol == PROTOCOL_OPAQUE)
+		return 0;
+	if (connection->protocol == PROTOCOL_HTTP2)
+		return h2_feed(connection->http2, chunk->direction, chunk->data + skip, chunk->data_bytes - skip);
+	parser = chunk->direction == TLS_EGRESS ? connection->request_parser : connection->response_parser;
 	return h1_parser_feed(parser, chunk->data + skip, chunk->data_bytes - skip);
 }
 
@@ -365,9 +386,7 @@ static void handle_close(struct stream *stream, const struct tls_chunk *chunk)
 			stream->stats.bytes_lost += gap;
 			connection->lost_unreported += gap;
 			/* A message that the lost bytes belonged to ends truncated. */
-			if (connection->protocol == PROTOCOL_HTTP1 || connection->protocol == PROTOCOL_UNKNOWN)
-				h1_parser_gap(direction == 0 ? connection->request_parser : connection->response_parser,
-					      gap);
+			parser_gap(connection, direction == 0 ? TLS_EGRESS : TLS_INGRESS, gap);
 		}
 	}
 	end_connection(stream, connection);
@@ -496,6 +515,7 @@ void stream_free(struct stream *stream)
 		}
 		h1_parser_free(connection->request_parser);
 		h1_parser_free(connection->response_parser);
+		h2_connection_free(connection->http2);
 		free(connection);
 	}
 	for (size_t i = 0; i < PROCESS_BUCKETS; i++) {

@@ -31,8 +31,11 @@ struct http_message {
 	uint64_t body_bytes;
 	uint8_t *body; /* the first body_kept bytes */
 	size_t body_kept;
-	uint64_t time_ns; /* CLOCK_REALTIME of the chunk that completed its head */
+	uint64_t time_ns; /* CLOCK_REALTIME of the chunk that completed the message */
 	bool truncated;
+	/* Some HTTP/2 header fields could not be decoded: they referred to
+	 * compression state from before the capture joined the connection. */
+	bool partial;
 };
 
 /* One request, with its response when one came, and where it was seen. */
@@ -85,7 +88,7 @@ struct stream_stats {
 	uint64_t garbage_bytes;
 	uint64_t bytes_lost;            /* gaps in the captured streams */
 	uint64_t bytes_lost_unreported; /* lost after a connection's last exchange */
-	uint64_t http2_connections;     /* not decoded yet */
+	uint64_t http2_connections;
 	uint64_t server_side_connections;
 	uint64_t out_of_order_chunks;
 	uint64_t quic_notices;

@@ -86,7 +86,11 @@ struct ps_data_record {
 	__u32 flags;
 	__u8 direction;
 	__u8 library;
-	__u8 pad[6];
+	__u8 pad[2];
+	/* Set on the last record of a call: bytes of the call after this
+	 * record that were not copied (past the per-call limit, unreadable, or
+	 * dropped), so that the agent learns of the gap at once. */
+	__u32 lost_after_bytes;
 	char comm[PS_COMM_BYTES];
 	__u8 data[PS_DATA_CHUNK_BYTES];
 };

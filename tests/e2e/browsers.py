@@ -103,3 +103,45 @@ class Firefox:
             except ProcessLookupError:
                 pass
             self.process.wait()
+
+
+CHROMIUM = "/usr/lib/chromium/chromium"
+
+
+class Chromium:
+    """A headless Debian Chromium visiting one URL with a new profile. Test
+    host names map to 127.0.0.1 by its own --host-resolver-rules."""
+
+    def __init__(self, directory):
+        self.profile = os.path.join(directory, "chromium-profile")
+        os.makedirs(self.profile, exist_ok=True)
+        self.log_path = os.path.join(directory, "chromium.log")
+        self.process = None
+
+    def open(self, url, host):
+        arguments = [
+            CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-default-apps", "--disable-extensions",
+            f"--user-data-dir={self.profile}", "--ignore-certificate-errors",
+            f"--host-resolver-rules=MAP {host} 127.0.0.1", url,
+        ]
+        with open(self.log_path, "w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(arguments, stdout=log, stderr=log, start_new_session=True)
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as file:
+            return file.read()
+
+    def close(self):
+        if not self.process:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()

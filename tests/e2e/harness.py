@@ -104,6 +104,27 @@ http {{
         }}
     }}
 
+    # The same site over HTTP/2 (ALPN h2), which browsers prefer.
+    server {{
+        listen 127.0.0.1:{h2_port} ssl http2;
+        ssl_certificate {certificate};
+        ssl_certificate_key {key};
+        location /api/ {{
+            proxy_pass http://127.0.0.1:{backend_port};
+        }}
+        location /beacon {{
+            proxy_pass http://127.0.0.1:{backend_port};
+        }}
+        location /site/ {{
+            root {prefix};
+            add_header Cache-Control no-store;
+        }}
+        location / {{
+            default_type text/plain;
+            return 200 "{body}";
+        }}
+    }}
+
     server {{
         listen 127.0.0.1:{backend_port};
         location / {{
@@ -128,11 +149,12 @@ class Nginx:
         self.prefix = os.path.join(directory, "nginx")
         os.makedirs(self.prefix, exist_ok=True)
         self.tls_port = free_port()
+        self.h2_port = free_port()
         self.backend_port = free_port()
         self.config = os.path.join(self.prefix, "nginx.conf")
         with open(self.config, "w", encoding="ascii") as file:
             file.write(NGINX_CONFIG.format(prefix=self.prefix, tls_port=self.tls_port,
-                                           backend_port=self.backend_port,
+                                           h2_port=self.h2_port, backend_port=self.backend_port,
                                            certificate=authority.server_cert,
                                            key=authority.server_key, body=GET_BODY))
         run_checked([NGINX, "-c", self.config, "-p", self.prefix, "-e",
@@ -152,20 +174,29 @@ class Nginx:
     def url(self, path, host="localhost"):
         return f"https://{host}:{self.tls_port}{path}"
 
+    def h2_url(self, path, host="localhost"):
+        """A URL on the server that speaks HTTP/2."""
+        return f"https://{host}:{self.h2_port}{path}"
+
     def site_directory(self):
         """The directory served under /site/."""
         directory = os.path.join(self.prefix, "site")
         os.makedirs(directory, exist_ok=True)
         return directory
 
-    def wait_for_request(self, path_part, timeout_s):
-        """Waits until the access log shows a request whose line contains
-        path_part; returns whether it did."""
+    def access_log_size(self):
+        log = os.path.join(self.prefix, "access.log")
+        return os.path.getsize(log) if os.path.exists(log) else 0
+
+    def wait_for_request(self, path_part, timeout_s, since=0):
+        """Waits until the access log, from byte `since` on, shows a request
+        whose line contains path_part; returns whether it did."""
         log = os.path.join(self.prefix, "access.log")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if os.path.exists(log):
                 with open(log, encoding="utf-8", errors="replace") as file:
+                    file.seek(since)
                     if path_part in file.read():
                         return True
             time.sleep(0.2)

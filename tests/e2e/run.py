@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 
-from browsers import Firefox
+from browsers import Chromium, Firefox
 from harness import (GET_BODY_BYTES, TEST_HOST, UPLOAD_RESPONSE_BYTES, Plainsight, Workspace,
                      archive_plaintext, field, run_checked)
 
@@ -180,6 +180,29 @@ def test_call_limit_counts_loss(context):
         raise AssertionError(f"stats line does not count the cut bytes:\n{plainsight.stderr()}")
 
 
+def test_loss_keeps_pairing(context):
+    """Bytes cut by the call limit do not shift later responses onto the
+    wrong requests of a keep-alive connection."""
+    body = os.path.join(context.directory, "pairing.bin")
+    with open(body, "wb") as file:
+        file.write(b"p" * 5000)
+    plainsight = context.start_own_capture("--call-limit", "1K")
+    context.curl("--data-binary", f"@{body}", context.nginx.url("/upload/first"),
+                 "--next", "--http1.1", "--cacert", context.authority.ca_cert, "-o", "/dev/null",
+                 context.nginx.url("/second"))
+    plainsight.stop()
+
+    events = plainsight.events()
+    expect_equal([field(e, "url.path") for e in events], ["/upload/first", "/second"], "paths")
+    expect_equal(field(events[0], "http.response.status_code"), 201, "status of the cut upload")
+    expect_equal(field(events[0], "http.response.body.size"), UPLOAD_RESPONSE_BYTES, "its response size")
+    expect_equal(field(events[0], "http.request.body.size"), 5000, "request body size")
+    if field(events[0], "plainsight.capture.bytes_lost") <= 0:
+        raise AssertionError(f"bytes_lost not reported: {events[0]}")
+    expect_equal(field(events[1], "http.response.status_code"), 200, "status of the next request")
+    expect_equal(field(events[1], "http.response.body.size"), GET_BODY_BYTES, "its response size")
+
+
 def test_other_processes_not_captured(context):
     """A capture of another process tree sees nothing of this test's curl."""
     sleeper = subprocess.Popen(["sleep", "60"])
@@ -303,8 +326,9 @@ def test_firefox_http1(context):
     firefox = Firefox(context.directory, context.authority.ca_cert)
     plainsight = context.start("capture", "--pid", str(os.getpid()), "-o", archive, name="firefox")
     try:
+        since = context.nginx.access_log_size()
         firefox.open(context.nginx.url("/site/shop.html", TEST_HOST))
-        done = context.nginx.wait_for_request("/site/done.txt", 90)
+        done = context.nginx.wait_for_request("/site/done.txt", 90, since)
     finally:
         firefox.close()
     plainsight.stop()
@@ -341,6 +365,56 @@ def test_firefox_http1(context):
                             check=False)
     expect_equal(replay.returncode, 0, f"replay exit code ({replay.stderr})")
     expect_equal([json.loads(line) for line in replay.stdout.splitlines()], events, "replayed events")
+
+
+def test_chromium_http1(context):
+    write_shop(context)
+    cache = os.path.join(context.directory, "offsets-cache")
+    chromium = Chromium(context.directory)
+    plainsight = context.start("run", "--pid", str(os.getpid()), "--offsets-cache", cache, name="chromium")
+    try:
+        since = context.nginx.access_log_size()
+        chromium.open(context.nginx.url("/site/shop.html", TEST_HOST), TEST_HOST)
+        done = context.nginx.wait_for_request("/site/done.txt", 90, since)
+    finally:
+        chromium.close()
+    plainsight.stop()
+    if not done:
+        raise AssertionError(f"Chromium did not finish the page:\n{chromium.log()[-2000:]}")
+    if "attached to BoringSSL in /usr/lib/chromium/chromium" not in plainsight.stderr():
+        raise AssertionError(f"no BoringSSL attach logged:\n{plainsight.stderr()}")
+
+    by_url = events_by_url(plainsight.events())
+    url = lambda path: context.nginx.url(path, TEST_HOST)
+    expect_browser_request(by_url, url("/api/order"), "POST", len(ORDER_JSON), 201, "chromium")
+    expect_browser_request(by_url, url("/api/search?q=kiosk&page=2"), "GET", 0, 201, "chromium")
+    expect_browser_request(by_url, url("/beacon/collect"), "POST", len(BEACON_TEXT), 201, "chromium")
+    expect_browser_request(by_url, url("/site/pixel.gif?ev=PageView&id=42"), "GET", 0, 200, "chromium")
+    order = by_url[url("/api/order")][0]
+    expect_equal(field(order, "tls.library"), "boringssl", "tls.library")
+    expect_equal(field(order, "network.peer.address"), "127.0.0.1", "network.peer.address")
+    expect_equal(field(order, "network.peer.port"), context.nginx.tls_port, "network.peer.port")
+    if not os.listdir(cache):
+        raise AssertionError("the offsets were not cached by build-id")
+
+
+def test_offsets_command(context):
+    found = subprocess.run([context.binary, "offsets", "/usr/lib/chromium/chromium"], capture_output=True,
+                           text=True, check=False)
+    expect_equal(found.returncode, 0, f"exit code for chromium ({found.stderr})")
+    for name in ("SSL_write", "SSL_read", "SSL_free"):
+        if not any(line.strip().startswith(name + " ") and "offset 0x" in line
+                   for line in found.stdout.splitlines()):
+            raise AssertionError(f"{name} offset missing:\n{found.stdout[-1500:]}")
+    for path, message in (("/bin/ls", "no BoringSSL found"), (None, "not a complete x86-64 ELF")):
+        if path is None:
+            path = os.path.join(context.directory, "truncated-elf")
+            with open("/bin/ls", "rb") as source, open(path, "wb") as target:
+                target.write(source.read(5000))
+        result = subprocess.run([context.binary, "offsets", path], capture_output=True, text=True, check=False)
+        expect_equal(result.returncode, 1, f"exit code for {path}")
+        if message not in result.stderr:
+            raise AssertionError(f"unclear message for {path}: {result.stderr}")
 
 
 def test_wget_get_and_post(context):
@@ -492,11 +566,14 @@ TESTS = [
     test_archive_replays_same_events,
     test_truncated_archive_keeps_events,
     test_call_limit_counts_loss,
+    test_loss_keeps_pairing,
     test_other_processes_not_captured,
     test_exe_filter,
     test_new_library_found_without_restart,
     test_wget_get_and_post,
     test_firefox_http1,
+    test_chromium_http1,
+    test_offsets_command,
     test_quic_send_reported,
     test_har_matches_live,
     test_unprivileged_run_explains,
