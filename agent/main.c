@@ -16,6 +16,7 @@
 #include "capture/boringssl.h"
 #include "capture/capture.h"
 #include "common/log.h"
+#include "extract/extract.h"
 #include "output/output.h"
 #include "source/archive.h"
 #include "source/har.h"
@@ -40,6 +41,7 @@ struct settings {
 	const char *archive_path; /* capture: written; replay: read */
 	unsigned int duration_s;  /* 0: until SIGINT or SIGTERM */
 	bool ignore_symbols;      /* offsets: find BoringSSL without the symbol table */
+	bool print_fields;        /* --fields: add the extracted fields to each event */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -74,6 +76,9 @@ static void print_usage(FILE *stream)
 		"Output and limits:\n"
 		"  -o, --output FILE      run, replay: events file (appended); capture: archive\n"
 		"  --events FILE          capture: events file (default: stdout)\n"
+		"  --fields               add each request's fields (URL, query, cookies,\n"
+		"                         headers, body, decoded) as plainsight.fields;\n"
+		"                         they hold the values as sent, personal data too\n"
 		"  --call-limit BYTES     bytes copied per TLS call at most; more are counted\n"
 		"                         as lost (default 4M, max 64M; K and M suffixes)\n"
 		"  --ring-buffer BYTES    kernel ring buffer size, a power of two from 256K to\n"
@@ -145,6 +150,7 @@ enum long_option {
 	OPTION_VERSION,
 	OPTION_OFFSETS_CACHE,
 	OPTION_IGNORE_SYMBOLS,
+	OPTION_FIELDS,
 };
 
 static const struct option long_options[] = {
@@ -162,6 +168,7 @@ static const struct option long_options[] = {
 	{ "duration", required_argument, NULL, OPTION_DURATION },
 	{ "offsets-cache", required_argument, NULL, OPTION_OFFSETS_CACHE },
 	{ "ignore-symbols", no_argument, NULL, OPTION_IGNORE_SYMBOLS },
+	{ "fields", no_argument, NULL, OPTION_FIELDS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPTION_VERSION },
@@ -245,6 +252,9 @@ static int apply_option(struct settings *settings, int option, const char *value
 		return 0;
 	case OPTION_IGNORE_SYMBOLS:
 		settings->ignore_symbols = true;
+		return 0;
+	case OPTION_FIELDS:
+		settings->print_fields = true;
 		return 0;
 	case 'v':
 		log_set_level(LOG_LEVEL_DEBUG);
@@ -393,6 +403,8 @@ struct pipeline {
 	struct event_writer *events;
 	uint64_t event_errors;
 	uint64_t archive_errors;
+	bool print_fields;
+	struct extract_limits limits;
 };
 
 /* Counts a failed event write. A reader that went away (EPIPE, as when the
@@ -407,11 +419,56 @@ static void note_event_error(struct pipeline *pipeline, int error)
 		stop_requested = SIGPIPE;
 }
 
+/* Runs the extract stage over a request: its URL, headers (HTTP/2
+ * pseudo-header fields left out) and body. Returns 0 or -ENOMEM. */
+static int extract_fields(const struct pipeline *pipeline, const struct http_exchange *exchange,
+			  struct field_list *fields)
+{
+	const struct http_message *message = exchange->request;
+	const char **names = calloc(message->header_count + 1, sizeof(*names));
+	const char **values = calloc(message->header_count + 1, sizeof(*values));
+	struct extract_request request = {
+		.method = message->method,
+		.header_names = names,
+		.header_values = values,
+		.body = message->body,
+		.body_kept = message->body_kept,
+		.body_bytes = message->body_bytes,
+	};
+	char *url = event_url_full(exchange);
+	int error = -ENOMEM;
+
+	if (names && values && url) {
+		for (size_t i = 0; i < message->header_count; i++) {
+			if (message->headers[i].name[0] == ':')
+				continue;
+			names[request.header_count] = message->headers[i].name;
+			values[request.header_count] = message->headers[i].value;
+			request.header_count++;
+		}
+		request.url = url;
+		error = extract_request_fields(&request, &pipeline->limits, fields);
+	}
+	free(names);
+	free(values);
+	free(url);
+	return error;
+}
+
 static void write_event(void *user, const struct http_exchange *exchange)
 {
 	struct pipeline *pipeline = user;
-	int error = event_writer_write(pipeline->events, exchange);
+	struct field_list fields = { 0 };
+	bool extracted = false;
+	int error;
 
+	if (pipeline->print_fields) {
+		extracted = extract_fields(pipeline, exchange, &fields) == 0;
+		if (!extracted)
+			log_warn("out of memory: fields of a request not extracted");
+	}
+	error = event_writer_write(pipeline->events, exchange, extracted ? &fields : NULL);
+	field_list_clear(&fields);
 	note_event_error(pipeline, error);
 }
 
@@ -446,6 +503,8 @@ static int pipeline_open(struct pipeline *pipeline, const struct settings *setti
 	int error;
 
 	pipeline->sink.write = pipeline_write;
+	pipeline->print_fields = settings->print_fields;
+	extract_default_limits(&pipeline->limits);
 	pipeline->events = event_writer_open(&event_options, &error);
 	if (!pipeline->events)
 		return error;

@@ -368,7 +368,65 @@ static void add_capture(cJSON *event, const struct http_exchange *exchange)
 		cJSON_AddBoolToObject(capture, "response_truncated", exchange->response->truncated);
 }
 
-char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence)
+static const char *const source_names[] = {
+	[FIELD_SOURCE_URL] = "url",
+	[FIELD_SOURCE_QUERY] = "query",
+	[FIELD_SOURCE_COOKIE] = "cookie",
+	[FIELD_SOURCE_HEADER] = "header",
+	[FIELD_SOURCE_BODY] = "body",
+};
+
+/* plainsight.fields: what the extract stage found, with the chain of
+ * decodings of each as "form>url>json". */
+static void add_fields(cJSON *event, const struct field_list *fields)
+{
+	cJSON *array = cJSON_AddArrayToObject(object_at(event, "plainsight"), "fields");
+
+	for (size_t i = 0; array && i < fields->count; i++) {
+		const struct field *field = &fields->fields[i];
+		cJSON *item = cJSON_CreateObject();
+		char chain[FIELD_MAX_DECODINGS * 16] = "";
+
+		if (!item)
+			return;
+		for (size_t d = 0; d < field->decoding_count; d++) {
+			if (d)
+				strcat(chain, ">");
+			strcat(chain, field_decoding_name(field->decodings[d]));
+		}
+		add_text(item, "path", field->path);
+		/* NOTE: a value with a NUL byte is cut there, as JSON strings
+		 * from C strings are. */
+		add_text(item, "value", field->value);
+		add_text(item, "source", source_names[field->source]);
+		if (chain[0])
+			add_text(item, "encoding", chain);
+		cJSON_AddItemToArray(array, item);
+	}
+	if (fields->body_cut)
+		cJSON_AddBoolToObject(object_at(event, "plainsight"), "body_cut", true);
+}
+
+char *event_url_full(const struct http_exchange *exchange)
+{
+	struct authority authority;
+	cJSON *holder = cJSON_CreateObject();
+	const cJSON *full;
+	char *url = NULL;
+
+	if (!holder)
+		return NULL;
+	find_authority(exchange, &authority);
+	add_url(holder, exchange, &authority);
+	full = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(holder, "url"), "full");
+	if (cJSON_IsString(full))
+		url = strdup(full->valuestring);
+	cJSON_Delete(holder);
+	return url;
+}
+
+char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence,
+		   const struct field_list *fields)
 {
 	cJSON *event = cJSON_CreateObject();
 	struct authority authority;
@@ -396,6 +454,8 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 	if (user_agent)
 		add_text(object_at(event, "user_agent"), "original", user_agent);
 	add_capture(event, exchange);
+	if (fields)
+		add_fields(event, fields);
 
 	text = cJSON_PrintUnformatted(event);
 	cJSON_Delete(event);

@@ -77,10 +77,11 @@ static int write_line(struct event_writer *writer, char *text)
 
 /* A failed write still uses up its sequence number, so that a collector can
  * tell that an event is missing. */
-int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange)
+int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange,
+		       const struct field_list *fields)
 {
 	writer->sequence++;
-	return write_line(writer, event_format(exchange, writer->host_name, writer->sequence));
+	return write_line(writer, event_format(exchange, writer->host_name, writer->sequence, fields));
 }
 
 int event_writer_write_quic(struct event_writer *writer, const struct quic_notice *notice)

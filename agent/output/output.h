@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "../extract/extract.h"
 #include "../stream/stream.h"
 
 struct event_writer_options {
@@ -21,8 +22,10 @@ struct event_writer;
 /* Returns NULL with *error set to a negative errno; the cause is logged. */
 struct event_writer *event_writer_open(const struct event_writer_options *options, int *error);
 
-/* Writes one event; returns 0 or a negative errno. */
-int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange);
+/* Writes one event; fields (may be NULL) are printed as plainsight.fields.
+ * Returns 0 or a negative errno. */
+int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange,
+		       const struct field_list *fields);
 
 /* Writes one event of kind "quic": a process sent QUIC, which the capture
  * cannot read. Returns 0 or a negative errno. */
@@ -36,7 +39,12 @@ int event_writer_close(struct event_writer *writer);
 
 /* Builds the event as a JSON text without a newline, for writers and tests.
  * The caller frees the result. Returns NULL when out of memory. */
-char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence);
+char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence,
+		   const struct field_list *fields);
+
+/* Returns the request's url.full as the event writes it; the caller frees
+ * it. NULL when out of memory. */
+char *event_url_full(const struct http_exchange *exchange);
 
 /* Builds the "quic" event as a JSON text without a newline; the caller
  * frees it. Returns NULL when out of memory. */

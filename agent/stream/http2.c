@@ -99,7 +99,6 @@ void h2_garbage_flush(struct h2_connection *connection, struct h2_direction *dir
 	if (bytes == 0)
 		return;
 	direction->garbage_bytes = 0;
-	direction->lost = true;
 	connection->incomplete = true;
 	h2_hpack_lose(&direction->hpack);
 	h2_direction_truncate(connection, direction->which);
@@ -115,7 +114,6 @@ void h2_garbage_flush(struct h2_connection *connection, struct h2_direction *dir
  */
 static void direction_lose(struct h2_connection *connection, struct h2_direction *direction)
 {
-	direction->lost = true;
 	connection->incomplete = true;
 	if (direction->block.active) {
 		block_lose(connection, direction, NULL);

@@ -1,8 +1,9 @@
 /*
  * Frame headers of the HTTP/2 parser checked on their own (RFC 9113
- * section 6), and the search for a frame boundary when the parser does not
- * know where the next frame starts: at the start of a capture that joined
- * a connection late, after a gap, or after bytes that are not a frame.
+ * section 6), and the search for a frame boundary. The parser searches
+ * when it does not know where the next frame starts: at the start of a
+ * capture that joined a connection late, after a gap, or after bytes that
+ * are not a frame.
  *
  * A boundary is a position where a plausible frame header
  * (frame_header_plausible) is followed, after its payload, by another
@@ -189,8 +190,9 @@ static bool scan_reserve(struct h2_connection *connection, struct h2_direction *
 	return true;
 }
 
-/* Appends bytes to the candidate bytes, which must have room for them.
- * Returns the bytes taken; the rest are counted as skipped. */
+/* Appends as many bytes as the candidate buffer has room for, and returns
+ * how many it took. When the buffer cannot be allocated, all bytes are
+ * taken and counted as skipped. */
 static size_t scan_append(struct h2_connection *connection, struct h2_direction *direction, const uint8_t *data,
 			  size_t length)
 {
@@ -278,8 +280,9 @@ size_t h2_resync_feed(struct h2_connection *connection, struct h2_direction *dir
 
 /*
  * Makes the candidate bytes from the boundary on the next input, ahead of
- * what is left to replay. Those candidates were all taken from that replay
- * or came after it, so the two together never exceed RESYNC_WINDOW_BYTES.
+ * what is left to replay. Those candidates were all taken from that replay,
+ * or came after it once it was used up, so the two together never exceed
+ * RESYNC_WINDOW_BYTES.
  */
 void h2_resync_accept(struct h2_connection *connection, struct h2_direction *direction)
 {

@@ -220,9 +220,6 @@ struct h2_direction {
 	/* Largest frame the receiver of this direction accepts
 	 * (SETTINGS_MAX_FRAME_SIZE it announced). */
 	uint32_t max_frame_bytes;
-	/* Bytes of this direction were lost or skipped. */
-	bool lost;
-
 	struct h2_hpack hpack;
 };
 

@@ -75,7 +75,7 @@ static void fields_clear(struct h2_connection *connection, struct h2_fields *fie
 static void half_clear(struct h2_connection *connection, struct h2_half *half)
 {
 	fields_clear(connection, &half->fields);
-	budget_return(connection, half->body_capacity);
+	budget_return(connection, half->body_kept);
 	free(half->body);
 	memset(half, 0, sizeof(*half));
 }
@@ -173,18 +173,35 @@ static bool fields_informational(const struct h2_fields *fields)
 
 static bool body_reserve(struct h2_connection *connection, struct h2_half *half, size_t needed)
 {
-	size_t capacity = half->body_capacity;
-	bool reserved;
+	size_t capacity = half->body_capacity ? half->body_capacity : BODY_INITIAL_BYTES;
+	uint8_t *body;
 
-	reserved = array_reserve(connection, (void **)&half->body, &capacity, 1, needed,
-				 BODY_INITIAL_BYTES < needed ? needed : BODY_INITIAL_BYTES);
+	if (needed <= half->body_capacity)
+		return true;
+	while (capacity < needed)
+		capacity *= 2;
+	/* needed is at most body_keep_bytes, so this still covers it. */
+	if (capacity > connection->body_keep_bytes)
+		capacity = connection->body_keep_bytes;
+	body = realloc(half->body, capacity);
+	if (!body) {
+		connection->out_of_memory = true;
+		return false;
+	}
+	half->body = body;
 	half->body_capacity = capacity;
-	return reserved;
+	return true;
 }
 
+/*
+ * Counts body bytes and keeps their first body_keep_limit bytes. The
+ * connection's budget is charged per byte kept rather than per byte
+ * allocated, so that what is kept does not depend on how the DATA arrived.
+ */
 static void body_append(struct h2_connection *connection, struct h2_half *half, const uint8_t *data,
 			size_t length)
 {
+	size_t budget_left = H2_CONNECTION_KEPT_BYTES_MAX - connection->kept_bytes;
 	size_t keep;
 
 	half->body_bytes += length;
@@ -194,12 +211,19 @@ static void body_append(struct h2_connection *connection, struct h2_half *half, 
 	keep = half->body_keep_limit - half->body_kept;
 	if (keep > length)
 		keep = length;
+	if (keep > budget_left) {
+		keep = budget_left;
+		half->body_keep_limit = half->body_kept + keep;
+	}
+	if (keep == 0)
+		return;
 	if (!body_reserve(connection, half, half->body_kept + keep)) {
 		half->body_keep_limit = half->body_kept;
 		return;
 	}
 	memcpy(half->body + half->body_kept, data, keep);
 	half->body_kept += keep;
+	connection->kept_bytes += keep;
 }
 
 static bool report_headers_reserve(struct h2_connection *connection, size_t count)

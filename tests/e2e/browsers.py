@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 
 from harness import run_checked
 
@@ -61,10 +62,10 @@ class Firefox:
     """A headless Firefox ESR visiting one URL with a fresh profile."""
 
     def __init__(self, directory, ca_cert, extra_preferences=None):
-        self.home = os.path.join(directory, "firefox-home")
-        self.profile = os.path.join(directory, "firefox-profile")
-        os.makedirs(self.home, exist_ok=True)
-        os.makedirs(self.profile, exist_ok=True)
+        # A new home and profile for every instance: certutil -N prompts
+        # for the old password when a database exists.
+        self.home = tempfile.mkdtemp(prefix="firefox-home-", dir=directory)
+        self.profile = tempfile.mkdtemp(prefix="firefox-profile-", dir=directory)
 
         preferences = dict(FIREFOX_PREFERENCES, **(extra_preferences or {}))
         with open(os.path.join(self.profile, "user.js"), "w", encoding="utf-8") as file:
@@ -113,12 +114,11 @@ class Chromium:
     host names map to 127.0.0.1 by its own --host-resolver-rules."""
 
     def __init__(self, directory):
-        self.profile = os.path.join(directory, "chromium-profile")
-        os.makedirs(self.profile, exist_ok=True)
+        self.profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=directory)
         self.log_path = os.path.join(directory, "chromium.log")
         self.process = None
 
-    def open(self, url, host):
+    def open(self, url, host="shop.plainsight.test"):
         arguments = [
             CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",

@@ -32,7 +32,8 @@ def free_port():
 
 
 def run_checked(command, **kwargs):
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    # No standard input: a tool that prompts (certutil) must fail, not wait.
+    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, **kwargs)
     if result.returncode != 0:
         raise RuntimeError(
             f"command failed ({result.returncode}): {' '.join(command)}\n{result.stderr}")

@@ -417,6 +417,148 @@ def test_offsets_command(context):
             raise AssertionError(f"unclear message for {path}: {result.stderr}")
 
 
+# The HTTP/2 page: a gzip-compressed POST (CompressionStream), a JSON
+# beacon, a form POST, then, after a pause long enough to start a capture in
+# the middle of the connection, one more request.
+H2_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>plainsight h2 shop</title>
+<link rel="icon" href="data:,"></head>
+<body><p>h2 shop</p>
+<script>
+async function run() {
+  const purchase = JSON.stringify({event: 'Purchase', email: 'ada@example.com', value: 42.5});
+  const compressed = await new Response(new Blob([purchase]).stream()
+      .pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+  await fetch('/api/collect?v=2', {method: 'POST', body: compressed,
+      headers: {'Content-Type': 'application/json', 'Content-Encoding': 'gzip'}});
+  navigator.sendBeacon('/beacon/json', JSON.stringify({event: 'PageView', page: '/checkout'}));
+  await fetch('/api/form', {method: 'POST', body: new URLSearchParams({em: 'ada@example.com', fn: 'ada'})});
+  await fetch('/site/first-done.txt');
+  await new Promise(function (resolve) { setTimeout(resolve, %(pause_ms)d); });
+  await fetch('/api/later?step=2', {method: 'POST', body: new URLSearchParams({ph: '+4915100000000'})});
+  await fetch('/site/done.txt');
+}
+run();
+</script></body></html>
+"""
+
+
+def write_h2_shop(context, pause_ms):
+    write_shop(context)
+    site = context.nginx.site_directory()
+    with open(os.path.join(site, "h2shop.html"), "w", encoding="utf-8") as file:
+        file.write(H2_PAGE % {"pause_ms": pause_ms})
+    with open(os.path.join(site, "first-done.txt"), "w", encoding="utf-8") as file:
+        file.write("first\n")
+
+
+def field_values(event):
+    return {item["path"]: item["value"] for item in field(event, "plainsight.fields") or []}
+
+
+def check_h2_browser(context, browser, executable, library):
+    """Loads the HTTP/2 page in a browser and checks every event and field."""
+    write_h2_shop(context, 100)
+    plainsight = context.start("run", "--fields", "--pid", str(os.getpid()), "--offsets-cache",
+                               os.path.join(context.directory, "offsets-cache"), name=f"{executable}-h2")
+    try:
+        since = context.nginx.access_log_size()
+        browser.open(context.nginx.h2_url("/site/h2shop.html", TEST_HOST))
+        done = context.nginx.wait_for_request("/site/done.txt", 90, since)
+    finally:
+        browser.close()
+    plainsight.stop()
+    if not done:
+        raise AssertionError(f"{executable} did not finish the page:\n{browser.log()[-2000:]}")
+
+    by_url = events_by_url(plainsight.events())
+    url = lambda path: context.nginx.h2_url(path, TEST_HOST)
+    collect = by_url.get(url("/api/collect?v=2"), [])
+    expect_equal(len(collect), 1, f"events for the gzip POST (all: {sorted(by_url)})")
+    for path, method, status in (("/api/collect?v=2", "POST", 201), ("/beacon/json", "POST", 201),
+                                 ("/api/form", "POST", 201), ("/api/later?step=2", "POST", 201)):
+        events = by_url.get(url(path), [])
+        expect_equal(len(events), 1, f"events for {path}")
+        expect_equal(field(events[0], "network.protocol.version"), "2", f"protocol of {path}")
+        expect_equal(field(events[0], "http.request.method"), method, f"method of {path}")
+        expect_equal(field(events[0], "http.response.status_code"), status, f"status of {path}")
+        expect_equal(field(events[0], "process.executable.name"), executable, f"executable of {path}")
+        expect_equal(field(events[0], "tls.library"), library, f"library of {path}")
+    expect_equal(field_values(collect[0]).get("body.json.email"), "ada@example.com", "gzip POST email")
+    expect_equal(field_values(by_url[url("/beacon/json")][0]).get("body.json.event"), "PageView", "beacon")
+    expect_equal(field_values(by_url[url("/api/form")][0]).get("body.form.em"), "ada@example.com", "form")
+
+
+def check_h2_joined_late(context, browser, executable):
+    """A capture started after the browser opened its HTTP/2 connection
+    still reports the later requests with their paths."""
+    write_h2_shop(context, 8000)
+    since = context.nginx.access_log_size()
+    plainsight = None
+    try:
+        browser.open(context.nginx.h2_url("/site/h2shop.html", TEST_HOST))
+        if not context.nginx.wait_for_request("/site/first-done.txt", 90, since):
+            raise AssertionError(f"{executable} did not load the page:\n{browser.log()[-2000:]}")
+        plainsight = context.start("run", "--fields", "--pid", str(os.getpid()), "--offsets-cache",
+                                   os.path.join(context.directory, "offsets-cache"), name=f"{executable}-late")
+        done = context.nginx.wait_for_request("/site/done.txt", 90, since)
+    finally:
+        browser.close()
+        if plainsight:
+            plainsight.stop()
+    if not done:
+        raise AssertionError(f"{executable} did not finish the page")
+
+    later = [e for e in plainsight.events() if field(e, "url.path") == "/api/later"]
+    expect_equal(len(later), 1, f"events for /api/later ({[field(e, 'url.full') for e in plainsight.events()]})")
+    expect_equal(field(later[0], "url.query"), "step=2", "query of /api/later")
+    expect_equal(field(later[0], "http.request.method"), "POST", "method of /api/later")
+    expect_equal(field_values(later[0]).get("body.form.ph"), "+4915100000000", "form field of /api/later")
+
+
+def test_firefox_http2(context):
+    check_h2_browser(context, Firefox(context.directory, context.authority.ca_cert), "firefox-esr", "nss")
+
+
+def test_chromium_http2(context):
+    check_h2_browser(context, Chromium(context.directory), "chromium", "boringssl")
+
+
+def test_firefox_http2_joined_late(context):
+    check_h2_joined_late(context, Firefox(context.directory, context.authority.ca_cert), "firefox-esr")
+
+
+def test_chromium_http2_joined_late(context):
+    check_h2_joined_late(context, Chromium(context.directory), "chromium")
+
+
+def test_curl_http2(context):
+    get_url = context.nginx.h2_url("/h2/page?lang=en")
+    post_url = context.nginx.h2_url("/api/h2-post")
+    plainsight = context.start_own_capture("--fields")
+    run_checked(["curl", "-sS", "--http2", "--cacert", context.authority.ca_cert, "-o", "/dev/null", get_url,
+                 "--next", "--http2", "--cacert", context.authority.ca_cert, "-o", "/dev/null",
+                 "--data-binary", "email=ada%40example.com&id=7", post_url])
+    plainsight.stop()
+
+    by_url = events_by_url(plainsight.events())
+    expect_equal(sorted(by_url), sorted([get_url, post_url]), "URLs")
+    get, post = by_url[get_url][0], by_url[post_url][0]
+    for event in (get, post):
+        expect_equal(field(event, "network.protocol.version"), "2", "network.protocol.version")
+        expect_equal(field(event, "plainsight.capture.bytes_lost"), 0, "bytes_lost")
+        expect_equal(field(event, "plainsight.capture.partial"), False, "partial")
+        expect_equal(field(event, "user_agent.original").startswith("curl/"), True, "user_agent.original")
+    expect_equal(field(get, "http.request.method"), "GET", "GET method")
+    expect_equal(field(get, "http.response.status_code"), 200, "GET status")
+    expect_equal(field(get, "http.response.body.size"), GET_BODY_BYTES, "GET response body")
+    expect_equal(field(post, "http.request.method"), "POST", "POST method")
+    expect_equal(field(post, "http.request.body.size"), len("email=ada%40example.com&id=7"), "POST body")
+    expect_equal(field(post, "http.response.status_code"), 201, "POST status")
+    values = {f["path"]: f["value"] for f in field(post, "plainsight.fields")}
+    expect_equal(values.get("body.form.email"), "ada@example.com", "body.form.email")
+
+
 def test_wget_get_and_post(context):
     plainsight = context.start_own_capture()
     get_url = context.nginx.url("/wget/page?lang=en")
@@ -571,6 +713,11 @@ TESTS = [
     test_exe_filter,
     test_new_library_found_without_restart,
     test_wget_get_and_post,
+    test_curl_http2,
+    test_firefox_http2,
+    test_chromium_http2,
+    test_firefox_http2_joined_late,
+    test_chromium_http2_joined_late,
     test_firefox_http1,
     test_chromium_http1,
     test_offsets_command,

@@ -30,7 +30,7 @@ static struct http_message response = { .status_code = 200, .version_major = 1, 
 
 static cJSON *format(const struct http_exchange *exchange)
 {
-	char *text = event_format(exchange, "kiosk-1", 7);
+	char *text = event_format(exchange, "kiosk-1", 7, NULL);
 	cJSON *event;
 
 	assert_non_null(text);
