@@ -56,7 +56,11 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 BENCH_BINS := $(BUILD)/tools/bench/tls_write_client $(BUILD)/tools/bench/tls_sink
 
-.PHONY: all test unit-test e2e-test bench clean
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Iagent
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_http1 $(BUILD)/fuzz/fuzz_http2 $(BUILD)/fuzz/fuzz_extract
+
+.PHONY: all test unit-test e2e-test bench fuzz fuzz-build clean
 all: $(BUILD)/plainsight
 
 $(BUILD)/vmlinux.h:
@@ -108,6 +112,37 @@ e2e-test: $(BUILD)/plainsight
 test: unit-test e2e-test
 
 bench: $(BUILD)/plainsight $(BENCH_BINS)
+
+# libFuzzer targets, built with clang's sanitizers apart from the agent.
+$(BUILD)/fuzz/fuzz_http1: tests/fuzz/fuzz_http1.c agent/stream/http1.c agent/stream/http1.h
+	$(msg) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_http1.c agent/stream/http1.c -o $@
+
+$(BUILD)/fuzz/fuzz_http2: tests/fuzz/fuzz_http2.c $(wildcard agent/stream/http2*) agent/common/log.c
+	$(msg) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_http2.c $(wildcard agent/stream/http2*.c) agent/common/log.c -lnghttp2 -o $@
+
+$(BUILD)/fuzz/fuzz_extract: tests/fuzz/fuzz_extract.c $(wildcard agent/extract/*) agent/common/log.c
+	$(msg) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_extract.c $(wildcard agent/extract/*.c) agent/common/log.c \
+		-lcjson -lz -lbrotlidec -o $@
+
+fuzz-build: $(FUZZ_TARGETS)
+
+# Runs each target for FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus;
+# new inputs go to build/fuzz/corpus, never into the repository.
+fuzz: fuzz-build
+	$(Q)for target in http1 http2 extract; do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$target; \
+		echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/fuzz_$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 $(BUILD)/fuzz/corpus/$$target tests/fuzz/corpus/$$target \
+			2> $(BUILD)/fuzz/$$target.log || { tail -40 $(BUILD)/fuzz/$$target.log; exit 1; }; \
+		grep -E "stat::number_of_executed_units|stat::peak_rss_mb" $(BUILD)/fuzz/$$target.log; \
+	done
 
 clean:
 	rm -rf $(BUILD)

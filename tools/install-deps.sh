@@ -11,8 +11,9 @@ BUILD_PACKAGES="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zli
 # tests drive: curl and Python use OpenSSL 3, wget uses GnuTLS, Firefox ESR
 # uses NSS (certutil from libnss3-tools sets up its test profile), nginx
 # serves TLS; Chromium links BoringSSL, and android-libboringssl is a
-# BoringSSL build with symbols, the reference for the offset finder.
-TEST_PACKAGES="libcmocka-dev curl nginx openssl python3 ca-certificates procps iproute2 wget firefox-esr libnss3-tools chromium android-libboringssl binutils"
+# BoringSSL build with symbols, the reference for the offset finder;
+# libclang-rt-14-dev holds the libFuzzer and sanitizer runtimes.
+TEST_PACKAGES="libcmocka-dev curl nginx openssl python3 ca-certificates procps iproute2 wget firefox-esr libnss3-tools chromium android-libboringssl binutils libclang-rt-14-dev"
 # Benchmarks: the TLS client links OpenSSL; bpftrace is the comparison tool.
 BENCH_PACKAGES="libssl-dev bpftrace"
 
