@@ -42,6 +42,7 @@ struct settings {
 	unsigned int duration_s;  /* 0: until SIGINT or SIGTERM */
 	bool ignore_symbols;      /* offsets: find BoringSSL without the symbol table */
 	bool print_fields;        /* --fields: add the extracted fields to each event */
+	uint32_t max_decoded_body_bytes; /* 0: the extract stage's default */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -79,6 +80,10 @@ static void print_usage(FILE *stream)
 		"  --fields               add each request's fields (URL, query, cookies,\n"
 		"                         headers, body, decoded) as plainsight.fields;\n"
 		"                         they hold the values as sent, personal data too\n"
+		"  --body-keep BYTES      body bytes kept per message for --fields\n"
+		"                         (default 1M)\n"
+		"  --max-decoded-body BYTES  body bytes decoded at most (gzip, deflate, br);\n"
+		"                         a larger body is reported cut (default 8M)\n"
 		"  --call-limit BYTES     bytes copied per TLS call at most; more are counted\n"
 		"                         as lost (default 4M, max 64M; K and M suffixes)\n"
 		"  --ring-buffer BYTES    kernel ring buffer size, a power of two from 256K to\n"
@@ -151,6 +156,8 @@ enum long_option {
 	OPTION_OFFSETS_CACHE,
 	OPTION_IGNORE_SYMBOLS,
 	OPTION_FIELDS,
+	OPTION_MAX_DECODED_BODY,
+	OPTION_BODY_KEEP,
 };
 
 static const struct option long_options[] = {
@@ -169,6 +176,8 @@ static const struct option long_options[] = {
 	{ "offsets-cache", required_argument, NULL, OPTION_OFFSETS_CACHE },
 	{ "ignore-symbols", no_argument, NULL, OPTION_IGNORE_SYMBOLS },
 	{ "fields", no_argument, NULL, OPTION_FIELDS },
+	{ "max-decoded-body", required_argument, NULL, OPTION_MAX_DECODED_BODY },
+	{ "body-keep", required_argument, NULL, OPTION_BODY_KEEP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPTION_VERSION },
@@ -255,6 +264,16 @@ static int apply_option(struct settings *settings, int option, const char *value
 		return 0;
 	case OPTION_FIELDS:
 		settings->print_fields = true;
+		return 0;
+	case OPTION_MAX_DECODED_BODY:
+		if (parse_bytes(value, 1u << 30, &bytes))
+			return invalid_value("--max-decoded-body", value, "bytes from 1 to 1024M");
+		settings->max_decoded_body_bytes = bytes;
+		return 0;
+	case OPTION_BODY_KEEP:
+		if (parse_bytes(value, 256u << 20, &bytes))
+			return invalid_value("--body-keep", value, "bytes from 1 to 256M");
+		settings->stream.body_keep_bytes = bytes;
 		return 0;
 	case 'v':
 		log_set_level(LOG_LEVEL_DEBUG);
@@ -505,6 +524,8 @@ static int pipeline_open(struct pipeline *pipeline, const struct settings *setti
 	pipeline->sink.write = pipeline_write;
 	pipeline->print_fields = settings->print_fields;
 	extract_default_limits(&pipeline->limits);
+	if (settings->max_decoded_body_bytes)
+		pipeline->limits.max_decoded_body_bytes = settings->max_decoded_body_bytes;
 	pipeline->events = event_writer_open(&event_options, &error);
 	if (!pipeline->events)
 		return error;
