@@ -1,6 +1,6 @@
 /*
  * HAR 1.2 reader. A small scanner walks the JSON text byte by byte, tracking
- * strings and nesting, until it reaches the array log.entries; each element
+ * strings and nesting, until it reaches the array log.entries. Each element
  * of that array is then cut out as one JSON text and parsed with cJSON.
  * cJSON 1.7 has no incremental parser, so this is how a large file is read
  * without holding it whole, and how a truncated one keeps its first entries.

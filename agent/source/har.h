@@ -20,8 +20,8 @@ struct har_header {
 	const char *value;
 };
 
-/* One entry's request and what the HAR says of its response. Strings are
- * valid only during the callback. */
+/* One entry's request and what the HAR records of its response. Strings
+ * are valid only during the callback. */
 struct har_entry {
 	uint64_t index;      /* 0 for the first entry of the file */
 	uint64_t started_ns; /* startedDateTime, ns since the Unix epoch, 0 if invalid */
@@ -30,7 +30,7 @@ struct har_entry {
 	const char *http_version; /* as written: "HTTP/1.1", "h2", "http/2.0", ... */
 	const struct har_header *headers;
 	size_t header_count;
-	/* postData: its text (base64-decoded when its encoding says so), or its
+	/* postData: its text (base64-decoded when its encoding is base64), or its
 	 * params joined as application/x-www-form-urlencoded. */
 	const uint8_t *body;
 	size_t body_bytes;
@@ -53,8 +53,8 @@ bool har_file_looks_like(const char *path);
 
 /* Reads log.entries of the HAR file at path, calling on_entry for each.
  * Returns 0 when the array was read to its end, or a negative errno when
- * reading stopped early (status says where and why; every entry before that
- * point reached on_entry), or the callback's own negative return value. */
+ * reading stopped early (status gives where and why, and every entry before
+ * that point reached on_entry), or the callback's own negative return value. */
 int har_read(const char *path, har_entry_fn on_entry, void *user, struct har_status *status);
 
 #endif
