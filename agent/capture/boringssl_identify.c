@@ -589,13 +589,17 @@ int analysis_run(struct boringssl_analysis *analysis, const struct elf_image *im
 		return err;
 	}
 
+	/* An allocation failure goes through the error path below, which sets
+	 * the reason and the evidence that the caller reports with -ENOMEM. */
 	addresses = calloc(analysis->scan.count, sizeof(*addresses));
-	if (!addresses)
-		return -ENOMEM;
-	for (i = 0; i < analysis->scan.count; i++)
-		addresses[i] = analysis->scan.sites[i].vaddr;
-	err = code_map_build(&analysis->map, image, addresses, analysis->scan.count);
-	free(addresses);
+	if (!addresses) {
+		err = -ENOMEM;
+	} else {
+		for (i = 0; i < analysis->scan.count; i++)
+			addresses[i] = analysis->scan.sites[i].vaddr;
+		err = code_map_build(&analysis->map, image, addresses, analysis->scan.count);
+		free(addresses);
+	}
 	if (!err)
 		err = group_sites(analysis);
 	if (err) {

@@ -86,6 +86,9 @@ static void test_chromium_found(void **state)
 	print_message("scan of %s: %.3f s\n", CHROMIUM, seconds_since(&start));
 
 	assert_string_equal(offsets.method, "error sites");
+	if (!offsets.ssl_free.offset || !offsets.ssl_shutdown.offset)
+		fail_msg("build-id %s: SSL_free: %s; SSL_shutdown: %s", offsets.build_id, offsets.ssl_free.evidence,
+			 offsets.ssl_shutdown.evidence);
 	assert_int_not_equal(offsets.ssl_write.offset, 0);
 	assert_int_not_equal(offsets.ssl_read.offset, 0);
 	assert_int_not_equal(offsets.ssl_free.offset, 0);
