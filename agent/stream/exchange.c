@@ -28,6 +28,33 @@ static char *copy_string(const char *text)
 	return strdup(text ? text : "");
 }
 
+/* Copies headers and the kept body into copy, which owns them after.
+ * Returns false when out of memory; copy is then partly filled, and
+ * http_message_clear frees it. */
+bool http_message_copy_content(struct http_message *copy, const struct h1_header *headers, size_t header_count,
+			       const uint8_t *body, size_t body_kept)
+{
+	copy->headers = calloc(header_count + 1, sizeof(*copy->headers));
+	if (!copy->headers)
+		return false;
+	for (size_t i = 0; i < header_count; i++) {
+		copy->headers[i].name = copy_string(headers[i].name);
+		copy->headers[i].value = copy_string(headers[i].value);
+		copy->header_count++;
+		if (!copy->headers[i].name || !copy->headers[i].value)
+			return false;
+	}
+
+	if (body_kept) {
+		copy->body = malloc(body_kept);
+		if (!copy->body)
+			return false;
+		memcpy(copy->body, body, body_kept);
+		copy->body_kept = body_kept;
+	}
+	return true;
+}
+
 /* Copies what later stages need from a parser message, which is valid only
  * during the parser's callback. Returns false when out of memory. */
 static bool copy_message(struct http_message *copy, const struct h1_message *message, uint64_t time_ns)
@@ -41,30 +68,10 @@ static bool copy_message(struct http_message *copy, const struct h1_message *mes
 	copy->body_bytes = message->body_bytes;
 	copy->time_ns = time_ns;
 	copy->truncated = message->truncated;
-	if (!copy->method || !copy->target)
-		goto fail;
+	if (copy->method && copy->target &&
+	    http_message_copy_content(copy, message->headers, message->header_count, message->body, message->body_kept))
+		return true;
 
-	copy->headers = calloc(message->header_count ? message->header_count : 1, sizeof(*copy->headers));
-	if (!copy->headers)
-		goto fail;
-	for (size_t i = 0; i < message->header_count; i++) {
-		copy->headers[i].name = copy_string(message->headers[i].name);
-		copy->headers[i].value = copy_string(message->headers[i].value);
-		copy->header_count++;
-		if (!copy->headers[i].name || !copy->headers[i].value)
-			goto fail;
-	}
-
-	if (message->body_kept) {
-		copy->body = malloc(message->body_kept);
-		if (!copy->body)
-			goto fail;
-		memcpy(copy->body, message->body, message->body_kept);
-		copy->body_kept = message->body_kept;
-	}
-	return true;
-
-fail:
 	http_message_clear(copy);
 	return false;
 }

@@ -33,27 +33,10 @@ static bool copy_h2_message(struct http_message *copy, const struct h2_message *
 	copy->time_ns = time_ns;
 	copy->truncated = message->truncated;
 	copy->partial = message->partial;
-	copy->headers = calloc(message->header_count + 1, sizeof(*copy->headers));
-	if (!copy->method || !copy->target || !copy->headers)
-		goto fail;
+	if (copy->method && copy->target &&
+	    http_message_copy_content(copy, message->headers, message->header_count, message->body, message->body_kept))
+		return true;
 
-	for (size_t i = 0; i < message->header_count; i++) {
-		copy->headers[i].name = strdup(message->headers[i].name);
-		copy->headers[i].value = strdup(message->headers[i].value);
-		copy->header_count++;
-		if (!copy->headers[i].name || !copy->headers[i].value)
-			goto fail;
-	}
-	if (message->body_kept) {
-		copy->body = malloc(message->body_kept);
-		if (!copy->body)
-			goto fail;
-		memcpy(copy->body, message->body, message->body_kept);
-		copy->body_kept = message->body_kept;
-	}
-	return true;
-
-fail:
 	http_message_clear(copy);
 	return false;
 }

@@ -88,6 +88,8 @@ bool exchange_response_is_bodyless(struct connection *connection, const struct h
 void exchange_report_timeouts(struct connection *connection, uint64_t now_ns);
 void exchange_flush(struct connection *connection);
 void http_message_clear(struct http_message *message);
+bool http_message_copy_content(struct http_message *copy, const struct h1_header *headers, size_t header_count,
+			       const uint8_t *body, size_t body_kept);
 void exchange_report(struct connection *connection, const struct http_message *request,
 		     const struct http_message *response);
 bool exchange_enqueue(struct connection *connection, struct http_message *request, uint32_t stream_id);

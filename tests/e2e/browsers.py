@@ -58,7 +58,32 @@ def preference_line(name, value):
     return f'user_pref("{name}", {text});\n'
 
 
-class Firefox:
+class Browser:
+    """A browser process in its own session, with its output in a log."""
+
+    process = None
+    log_path = None
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as file:
+            return file.read()
+
+    def close(self):
+        """Ends the browser and every process it started."""
+        if not self.process:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+
+
+class Firefox(Browser):
     """A headless Firefox ESR visiting one URL with a fresh profile."""
 
     def __init__(self, directory, ca_cert, extra_preferences=None):
@@ -87,29 +112,12 @@ class Firefox:
                 [FIREFOX, "--headless", "--no-remote", "--profile", self.profile, url],
                 stdout=log, stderr=log, env=environment, start_new_session=True)
 
-    def log(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as file:
-            return file.read()
-
-    def close(self):
-        """Ends Firefox and every process it started."""
-        if not self.process:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
 
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 
 
-class Chromium:
+class Chromium(Browser):
     """A headless Debian Chromium visiting one URL with a new profile. Test
     host names map to 127.0.0.1 by its own --host-resolver-rules."""
 
@@ -129,19 +137,3 @@ class Chromium:
         with open(self.log_path, "w", encoding="utf-8") as log:
             self.process = subprocess.Popen(arguments, stdout=log, stderr=log, start_new_session=True)
 
-    def log(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as file:
-            return file.read()
-
-    def close(self):
-        if not self.process:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
