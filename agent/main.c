@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture/boringssl.h"
@@ -375,6 +376,10 @@ static int parse_settings(int argc, char **argv, struct settings *settings)
 				  option_name(option));
 			return 2;
 		}
+		if (settings->command == COMMAND_OFFSETS && option != OPTION_IGNORE_SYMBOLS && option != 'v') {
+			log_error("offsets takes only --ignore-symbols and -v (see plainsight --help)");
+			return 2;
+		}
 	}
 
 	if (settings->command == COMMAND_REPLAY || settings->command == COMMAND_OFFSETS) {
@@ -423,6 +428,7 @@ struct pipeline {
 	uint64_t event_errors;
 	uint64_t archive_errors;
 	bool print_fields;
+	size_t body_keep_bytes; /* as the stream stage keeps, for HAR entries too */
 	struct extract_limits limits;
 };
 
@@ -523,6 +529,7 @@ static int pipeline_open(struct pipeline *pipeline, const struct settings *setti
 
 	pipeline->sink.write = pipeline_write;
 	pipeline->print_fields = settings->print_fields;
+	pipeline->body_keep_bytes = settings->stream.body_keep_bytes;
 	extract_default_limits(&pipeline->limits);
 	if (settings->max_decoded_body_bytes)
 		pipeline->limits.max_decoded_body_bytes = settings->max_decoded_body_bytes;
@@ -686,13 +693,24 @@ done:
 		stream_finish(pipeline.stream);
 	if (capture && pipeline.events)
 		log_stream_stats(&pipeline);
-	capture_close(capture);
+	/* The archive is complete before the probes are detached, which takes
+	 * seconds on a machine with many attached files. */
 	if (pipeline.archive && archive_writer_close(pipeline.archive)) {
 		log_error("closing archive %s failed", settings->archive_path);
 		code = 1;
 	}
+	pipeline.archive = NULL;
+	capture_close(capture);
 	pipeline_close(&pipeline);
 	return code;
+}
+
+static bool has_suffix(const char *text, const char *suffix)
+{
+	size_t length = strlen(text);
+	size_t suffix_length = strlen(suffix);
+
+	return length >= suffix_length && strcasecmp(text + length - suffix_length, suffix) == 0;
 }
 
 /* Reads "HTTP/1.1", "http/2.0", "h2" or "h3" into major and minor. */
@@ -743,7 +761,8 @@ static int write_har_entry(void *user, const struct har_entry *entry)
 		.header_count = entry->header_count,
 		.body_bytes = entry->body_bytes,
 		.body = (uint8_t *)entry->body,
-		.body_kept = entry->body_bytes,
+		.body_kept = entry->body_bytes < pipeline->body_keep_bytes ? entry->body_bytes
+									     : pipeline->body_keep_bytes,
 		.time_ns = entry->started_ns,
 	};
 	struct http_message response = {
@@ -814,7 +833,7 @@ static int run_replay(struct settings *settings)
 	int error;
 	int code = 0;
 
-	if (har_file_looks_like(settings->archive_path))
+	if (har_file_looks_like(settings->archive_path) || has_suffix(settings->archive_path, ".har"))
 		return replay_har(settings);
 
 	/* Events carry the host name of the capture, so the header is read
@@ -844,7 +863,18 @@ static int run_replay(struct settings *settings)
 /* plainsight offsets BINARY: what the capture would attach to in it. */
 static int show_offsets(const struct settings *settings)
 {
-	int error = boringssl_describe(stdout, settings->archive_path, settings->ignore_symbols);
+	struct stat status;
+	int error;
+
+	if (stat(settings->archive_path, &status)) {
+		log_error("cannot open %s: %s", settings->archive_path, strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(status.st_mode)) {
+		log_error("%s is not a regular file", settings->archive_path);
+		return 1;
+	}
+	error = boringssl_describe(stdout, settings->archive_path, settings->ignore_symbols);
 
 	fflush(stdout);
 	if (error == -ENOENT) {

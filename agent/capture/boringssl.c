@@ -145,8 +145,8 @@ int boringssl_find_offsets_cached(const char *path, const char *cache_dir, bool 
 	clock_gettime(CLOCK_MONOTONIC, &began);
 	result = find_in_image(&image, ignore_symbols, out, NULL, reason, reason_size);
 	clock_gettime(CLOCK_MONOTONIC, &ended);
-	/* Once per build: worth a line in the log when something was found. */
-	log_message(result ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+	/* The caller logs what it attaches, under the file's own name. */
+	log_message(LOG_LEVEL_DEBUG,
 		    "BoringSSL offsets of %s (build-id %s) by %s in %.3f s: %s", path,
 		    image.build_id[0] ? image.build_id : "none", out->method,
 		    (ended.tv_sec - began.tv_sec) + (ended.tv_nsec - began.tv_nsec) / 1e9,

@@ -212,6 +212,7 @@ struct capture *capture_open(const struct capture_options *options, int *error)
 
 	libraries_scan_system(capture);
 	libraries_scan_processes(capture);
+	executables_attach_known(capture);
 	executables_attach_targets(capture);
 	capture->last_rescan_ms = monotonic_ms();
 	if (capture->stats.libraries_attached == 0)

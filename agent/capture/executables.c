@@ -61,26 +61,20 @@ static int attach_offsets(struct capture *capture, struct attached_library *libr
 	return error;
 }
 
-/* Looks for BoringSSL in the executable of process pid and attaches to it,
- * once per file. The file is held open so that it stays the same file
- * while it is scanned and attached. */
-void executables_attach(struct capture *capture, pid_t pid)
+/* Looks for BoringSSL in the file that path opens (display names it in
+ * messages) and attaches to it, once per file. The file is held open so
+ * that it stays the same file while it is scanned and attached. */
+static void attach_file(struct capture *capture, const char *path, const char *display)
 {
-	char link_path[64];
-	char executable[PATH_MAX];
 	char held_path[64];
 	char reason[256] = "";
 	struct tls_offsets offsets;
 	struct attached_library *library;
 	struct stat status;
-	ssize_t length;
 	int error;
 	int fd;
 
-	snprintf(link_path, sizeof(link_path), "/proc/%d/exe", pid);
-	length = readlink(link_path, executable, sizeof(executable) - 1);
-	executable[length > 0 ? length : 0] = '\0';
-	fd = open(link_path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	if (fstat(fd, &status) || !S_ISREG(status.st_mode) || libraries_find(capture, status.st_dev, status.st_ino)) {
@@ -99,7 +93,7 @@ void executables_attach(struct capture *capture, pid_t pid)
 	error = boringssl_find_offsets_cached(held_path, capture->offsets_cache_dir, false, &offsets, reason,
 					      sizeof(reason));
 	if (error) {
-		log_debug("%s: no BoringSSL attached: %s", executable, reason);
+		log_debug("%s: no BoringSSL attached: %s", display, reason);
 		close(fd);
 		return;
 	}
@@ -107,7 +101,7 @@ void executables_attach(struct capture *capture, pid_t pid)
 	error = attach_offsets(capture, library, held_path, &offsets);
 	close(fd);
 	if (error) {
-		log_warn("%s: attaching at the BoringSSL offsets failed: %s", executable, strerror(-error));
+		log_warn("%s: attaching at the BoringSSL offsets failed: %s", display, strerror(-error));
 		libraries_destroy_links(library);
 		capture->stats.libraries_failed++;
 		return;
@@ -115,8 +109,41 @@ void executables_attach(struct capture *capture, pid_t pid)
 	library->boringssl = true;
 	capture->stats.libraries_attached++;
 	log_info("attached to BoringSSL in %s (SSL_write at file offset 0x%llx, SSL_read at 0x%llx, found by %s)",
-		 executable, (unsigned long long)offsets.ssl_write.offset, (unsigned long long)offsets.ssl_read.offset,
+		 display, (unsigned long long)offsets.ssl_write.offset, (unsigned long long)offsets.ssl_read.offset,
 		 offsets.method);
+}
+
+void executables_attach(struct capture *capture, pid_t pid)
+{
+	char link_path[64];
+	char executable[PATH_MAX];
+	ssize_t length;
+
+	snprintf(link_path, sizeof(link_path), "/proc/%d/exe", pid);
+	length = readlink(link_path, executable, sizeof(executable) - 1);
+	executable[length > 0 ? length : 0] = '\0';
+	attach_file(capture, link_path, executable);
+}
+
+/* Where the BoringSSL browsers install their executable. Attaching to them
+ * at start means that a browser started later is captured from its first
+ * request: scanning it at its exec takes up to a second (on the first run
+ * of a build), and its first requests would be missed. */
+static const char *const known_browsers[] = {
+	"/usr/lib/chromium/chromium",          /* Debian, Ubuntu .deb */
+	"/usr/lib64/chromium-browser/chromium-browser", /* Fedora */
+	"/opt/google/chrome/chrome",
+	"/opt/microsoft/msedge/msedge",
+	"/opt/brave.com/brave/brave",
+	"/opt/vivaldi/vivaldi-bin",
+};
+
+void executables_attach_known(struct capture *capture)
+{
+	for (size_t i = 0; i < sizeof(known_browsers) / sizeof(known_browsers[0]); i++) {
+		if (access(known_browsers[i], R_OK) == 0)
+			attach_file(capture, known_browsers[i], known_browsers[i]);
+	}
 }
 
 /* Scans the executables of the processes that are targets now. */

@@ -77,6 +77,7 @@ void libraries_detach_all(struct capture *capture);
 /* executables.c */
 void executables_attach(struct capture *capture, pid_t pid);
 void executables_attach_targets(struct capture *capture);
+void executables_attach_known(struct capture *capture);
 void executables_check_data(struct capture *capture, const struct ps_data_record *record);
 
 /* targets.c */

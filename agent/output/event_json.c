@@ -478,7 +478,8 @@ char *event_format_quic(const struct quic_notice *notice, const char *host_name,
 	add_text(network, "transport", "udp");
 	add_text(network, "type", notice->peer.family == 10 ? "ipv6" : "ipv4");
 	add_endpoint(object_at(network, "peer"), &notice->peer);
-	if (notice->local.family)
+	/* An unconnected socket has no local port before its first send. */
+	if (notice->local.family && notice->local.port)
 		add_endpoint(object_at(network, "local"), &notice->local);
 	add_endpoint(object_at(event, "server"), &notice->peer);
 	add_text(object_at(event, "plainsight"), "message",

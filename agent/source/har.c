@@ -408,7 +408,7 @@ int har_read(const char *path, har_entry_fn on_entry, void *user, struct har_sta
 		result = fail(&scanner, -EBADMSG, "no log.entries array found in %llu bytes: not a HAR file?",
 			      (unsigned long long)scanner.offset);
 	else if (result == 0)
-		result = fail(&scanner, -EIO, "HAR truncated at byte %llu, inside entry %llu or after it",
+		result = fail(&scanner, -EIO, "HAR truncated at byte %llu, after %llu whole entries",
 			      (unsigned long long)scanner.offset, (unsigned long long)status->entries);
 	else if (result == 1) {
 		result = 0;

@@ -243,6 +243,9 @@ struct h2_fields {
 enum h2_half_state {
 	H2_HALF_IDLE,
 	H2_HALF_OPEN,
+	/* A response complete before its request: held back until the
+	 * request ends, so that the request's body is not lost. */
+	H2_HALF_WAITING,
 	H2_HALF_DONE,
 };
 

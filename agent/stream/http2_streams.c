@@ -250,7 +250,10 @@ static void half_report(struct h2_connection *connection, struct h2_stream *stre
 	struct h2_message message;
 	size_t i;
 
-	if (half->state != H2_HALF_OPEN)
+	/* A held response is complete: only its own losses truncate it. */
+	if (half->state == H2_HALF_WAITING)
+		truncated = false;
+	else if (half->state != H2_HALF_OPEN)
 		return;
 
 	memset(&message, 0, sizeof(message));
@@ -373,6 +376,18 @@ static void half_end(struct h2_connection *connection, struct h2_stream *stream,
 {
 	if (direction == TLS_EGRESS) {
 		half_report(connection, stream, &stream->request, H1_REQUEST, truncated);
+		if (stream->response.state == H2_HALF_WAITING) {
+			half_report(connection, stream, &stream->response, H1_RESPONSE, false);
+			stream_remove(connection, stream);
+		}
+		return;
+	}
+
+	/* A server may answer before the request's body is sent (RFC 9113,
+	 * section 8.1); trackers that reply 204 at once do. The client goes on
+	 * sending it, so the response waits for the request's end. */
+	if (stream->request.state == H2_HALF_OPEN && !truncated) {
+		stream->response.state = H2_HALF_WAITING;
 		return;
 	}
 	half_report(connection, stream, &stream->request, H1_REQUEST, true);

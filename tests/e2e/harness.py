@@ -110,6 +110,10 @@ http {{
         listen 127.0.0.1:{h2_port} ssl http2;
         ssl_certificate {certificate};
         ssl_certificate_key {key};
+        location /early/ {{
+            # Answers before reading the request body, as many trackers do.
+            return 204;
+        }}
         location /api/ {{
             proxy_pass http://127.0.0.1:{backend_port};
         }}

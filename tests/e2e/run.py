@@ -559,6 +559,26 @@ def test_curl_http2(context):
     expect_equal(values.get("body.form.email"), "ada@example.com", "body.form.email")
 
 
+def test_http2_early_response(context):
+    """A server that answers before the body arrives: the request's body
+    still comes out whole."""
+    url = context.nginx.h2_url("/early/collect")
+    body = '{"user":{"email":"early@example.org"}}'
+    plainsight = context.start_own_capture("--fields")
+    # nginx resets the stream after its early answer, which curl reports as
+    # a framing error (exit code 92) although the body went out.
+    subprocess.run(["curl", "-sS", "--http2", "--cacert", context.authority.ca_cert, "-o", "/dev/null",
+                    "-H", "Content-Type: application/json", "--data-binary", body, url],
+                   capture_output=True, check=False)
+    plainsight.stop()
+
+    event = expect_one_event(plainsight.events(), plainsight.stderr())
+    expect_equal(field(event, "http.request.body.size"), len(body), "request body size")
+    expect_equal(field(event, "http.response.status_code"), 204, "status")
+    expect_equal(field(event, "plainsight.capture.request_truncated"), False, "request_truncated")
+    expect_equal(field_values(event).get("body.json.user.email"), "early@example.org", "body field")
+
+
 def test_wget_get_and_post(context):
     plainsight = context.start_own_capture()
     get_url = context.nginx.url("/wget/page?lang=en")
@@ -714,6 +734,7 @@ TESTS = [
     test_new_library_found_without_restart,
     test_wget_get_and_post,
     test_curl_http2,
+    test_http2_early_response,
     test_firefox_http2,
     test_chromium_http2,
     test_firefox_http2_joined_late,
