@@ -433,7 +433,7 @@ struct pipeline {
 };
 
 /* Counts a failed event write. A reader that went away (EPIPE, as when the
- * output is piped into head) ends the run: nobody reads the events. */
+ * output is piped into head) ends the run, because no event can reach it. */
 static void note_event_error(struct pipeline *pipeline, int error)
 {
 	if (!error)
@@ -808,7 +808,7 @@ static int replay_har(struct settings *settings)
 	int error;
 	int code = 0;
 
-	/* A HAR says nothing of the host that recorded it: host.name is this one. */
+	/* A HAR does not record the host that made it: host.name is this one. */
 	gethostname(host_name, sizeof(host_name) - 1);
 	if (pipeline_open(&pipeline, settings, host_name)) {
 		pipeline_close(&pipeline);

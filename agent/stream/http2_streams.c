@@ -383,9 +383,9 @@ static void half_end(struct h2_connection *connection, struct h2_stream *stream,
 		return;
 	}
 
-	/* A server may answer before the request's body is sent (RFC 9113,
-	 * section 8.1); trackers that reply 204 at once do. The client goes on
-	 * sending it, so the response waits for the request's end. */
+	/* A server may respond before the request's body is sent (RFC 9113,
+	 * section 8.1), as trackers that reply 204 at once do. The client goes
+	 * on sending the body, so the response waits for the request's end. */
 	if (stream->request.state == H2_HALF_OPEN && !truncated) {
 		stream->response.state = H2_HALF_WAITING;
 		return;
