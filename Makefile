@@ -29,7 +29,7 @@ endif
 .SECONDARY:
 .SUFFIXES:
 
-PKG_LIBS := libbpf libelf zlib libcjson libnghttp2 libbrotlidec
+PKG_LIBS := libbpf libelf zlib libcjson libnghttp2 libbrotlidec libpsl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS))
 PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS))
 

@@ -16,6 +16,7 @@
 
 #include "capture/boringssl.h"
 #include "capture/capture.h"
+#include "classify/classify.h"
 #include "common/log.h"
 #include "extract/extract.h"
 #include "output/output.h"
@@ -480,19 +481,57 @@ static int extract_fields(const struct pipeline *pipeline, const struct http_exc
 	return error;
 }
 
+/* The header's value, or NULL. */
+static const char *header_of(const struct http_message *message, const char *name)
+{
+	for (size_t i = 0; i < message->header_count; i++) {
+		if (strcasecmp(message->headers[i].name, name) == 0)
+			return message->headers[i].value;
+	}
+	return NULL;
+}
+
+static void classify_exchange(const struct http_exchange *exchange, struct site_context *site)
+{
+	char *url = event_url_full(exchange);
+	char host[SITE_BYTES] = "";
+	struct site_request request = {
+		.host = host,
+		.referer = header_of(exchange->request, "Referer"),
+		.origin = header_of(exchange->request, "Origin"),
+		.sec_fetch_site = header_of(exchange->request, "Sec-Fetch-Site"),
+	};
+
+	/* The URL's host, without brackets or port. */
+	if (url && strstr(url, "//")) {
+		const char *start = strstr(url, "//") + 2;
+		size_t length;
+
+		if (*start == '[')
+			start++;
+		length = strcspn(start, "]:/?#");
+		snprintf(host, sizeof(host), "%.*s", (int)length, start);
+	}
+	free(url);
+	classify_site(&request, site);
+}
+
 static void write_event(void *user, const struct http_exchange *exchange)
 {
 	struct pipeline *pipeline = user;
 	struct field_list fields = { 0 };
-	bool extracted = false;
+	struct site_context site;
+	struct event_annotations annotations = { .site = &site };
 	int error;
 
+	classify_exchange(exchange, &site);
 	if (pipeline->print_fields) {
-		extracted = extract_fields(pipeline, exchange, &fields) == 0;
-		if (!extracted)
+		if (extract_fields(pipeline, exchange, &fields) == 0)
+			annotations.fields = &fields;
+		else
 			log_warn("out of memory: fields of a request not extracted");
 	}
-	error = event_writer_write(pipeline->events, exchange, extracted ? &fields : NULL);
+	error = event_writer_write(pipeline->events, exchange, &annotations);
 	field_list_clear(&fields);
 	note_event_error(pipeline, error);
 }
@@ -528,6 +567,7 @@ static int pipeline_open(struct pipeline *pipeline, const struct settings *setti
 	int error;
 
 	pipeline->sink.write = pipeline_write;
+	classify_init();
 	pipeline->print_fields = settings->print_fields;
 	pipeline->body_keep_bytes = settings->stream.body_keep_bytes;
 	extract_default_limits(&pipeline->limits);

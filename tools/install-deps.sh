@@ -6,7 +6,7 @@
 set -eu
 
 # Build: compilers, BPF tooling, and the libraries the agent links.
-BUILD_PACKAGES="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev libnghttp2-dev libbrotli-dev"
+BUILD_PACKAGES="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev libnghttp2-dev libbrotli-dev libpsl-dev publicsuffix"
 # Tests: unit test framework, and the real clients and servers the end-to-end
 # tests drive: curl and Python use OpenSSL 3, wget uses GnuTLS, Firefox ESR
 # uses NSS (certutil from libnss3-tools sets up its test profile), nginx

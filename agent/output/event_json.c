@@ -425,8 +425,18 @@ char *event_url_full(const struct http_exchange *exchange)
 	return url;
 }
 
+static void add_site(cJSON *event, const struct site_context *site)
+{
+	cJSON *plainsight = object_at(event, "plainsight");
+
+	if (site->site[0])
+		add_text(plainsight, "site", site->site);
+	if (site->party != PARTY_UNKNOWN)
+		cJSON_AddBoolToObject(plainsight, "third_party", site->party == PARTY_THIRD);
+}
+
 char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence,
-		   const struct field_list *fields)
+		   const struct event_annotations *annotations)
 {
 	cJSON *event = cJSON_CreateObject();
 	struct authority authority;
@@ -454,8 +464,10 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 	if (user_agent)
 		add_text(object_at(event, "user_agent"), "original", user_agent);
 	add_capture(event, exchange);
-	if (fields)
-		add_fields(event, fields);
+	if (annotations && annotations->site)
+		add_site(event, annotations->site);
+	if (annotations && annotations->fields)
+		add_fields(event, annotations->fields);
 
 	text = cJSON_PrintUnformatted(event);
 	cJSON_Delete(event);

@@ -78,10 +78,10 @@ static int write_line(struct event_writer *writer, char *text)
 /* A failed write still uses up its sequence number, so that a collector can
  * tell that an event is missing. */
 int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange,
-		       const struct field_list *fields)
+		       const struct event_annotations *annotations)
 {
 	writer->sequence++;
-	return write_line(writer, event_format(exchange, writer->host_name, writer->sequence, fields));
+	return write_line(writer, event_format(exchange, writer->host_name, writer->sequence, annotations));
 }
 
 int event_writer_write_quic(struct event_writer *writer, const struct quic_notice *notice)

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "../classify/classify.h"
 #include "../extract/extract.h"
 #include "../stream/stream.h"
 
@@ -22,10 +23,15 @@ struct event_writer;
 /* Returns NULL with *error set to a negative errno; the cause is logged. */
 struct event_writer *event_writer_open(const struct event_writer_options *options, int *error);
 
-/* Writes one event; fields (may be NULL) are printed as plainsight.fields.
- * Returns 0 or a negative errno. */
+/* What the later stages found about a request; any member may be NULL. */
+struct event_annotations {
+	const struct field_list *fields;  /* printed as plainsight.fields */
+	const struct site_context *site;  /* plainsight.site and .third_party */
+};
+
+/* Writes one event. Returns 0 or a negative errno. */
 int event_writer_write(struct event_writer *writer, const struct http_exchange *exchange,
-		       const struct field_list *fields);
+		       const struct event_annotations *annotations);
 
 /* Writes one event of kind "quic": a process sent QUIC, which the capture
  * cannot read. Returns 0 or a negative errno. */
@@ -40,7 +46,7 @@ int event_writer_close(struct event_writer *writer);
 /* Builds the event as a JSON text without a newline, for writers and tests.
  * The caller frees the result. Returns NULL when out of memory. */
 char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence,
-		   const struct field_list *fields);
+		   const struct event_annotations *annotations);
 
 /* Returns the request's url.full as the event writes it; the caller frees
  * it. NULL when out of memory. */

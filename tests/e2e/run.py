@@ -344,6 +344,8 @@ def test_firefox_http1(context):
     expect_browser_request(by_url, url("/site/pixel.gif?ev=PageView&id=42"), "GET", 0, 200,
                            "firefox-esr")
     order = by_url[url("/api/order")][0]
+    expect_equal(field(order, "plainsight.site"), "plainsight.test", "plainsight.site")
+    expect_equal(field(order, "plainsight.third_party"), False, "plainsight.third_party")
     expect_equal(field(order, "tls.library"), "nss", "tls.library")
     expect_equal(field(order, "process.thread.name"), "Socket Thread", "process.thread.name")
     expect_equal(field(order, "network.peer.address"), "127.0.0.1", "network.peer.address")
@@ -391,6 +393,8 @@ def test_chromium_http1(context):
     expect_browser_request(by_url, url("/beacon/collect"), "POST", len(BEACON_TEXT), 201, "chromium")
     expect_browser_request(by_url, url("/site/pixel.gif?ev=PageView&id=42"), "GET", 0, 200, "chromium")
     order = by_url[url("/api/order")][0]
+    expect_equal(field(order, "plainsight.site"), "plainsight.test", "plainsight.site")
+    expect_equal(field(order, "plainsight.third_party"), False, "plainsight.third_party")
     expect_equal(field(order, "tls.library"), "boringssl", "tls.library")
     expect_equal(field(order, "network.peer.address"), "127.0.0.1", "network.peer.address")
     expect_equal(field(order, "network.peer.port"), context.nginx.tls_port, "network.peer.port")
