@@ -13,7 +13,7 @@
 #define SITE_BYTES 256
 
 enum party {
-	PARTY_UNKNOWN = 0, /* no header tells the site */
+	PARTY_UNKNOWN = 0, /* no header names the site */
 	PARTY_FIRST,
 	PARTY_THIRD,
 };
@@ -24,7 +24,7 @@ struct site_context {
 	enum party party;
 };
 
-/* What classification needs of a request. */
+/* The parts of a request that classification reads. */
 struct site_request {
 	const char *host;            /* the request's host, without port */
 	const char *referer;         /* header values, or NULL */

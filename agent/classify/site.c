@@ -1,6 +1,6 @@
 /*
  * Site context of a request. The page's site comes from Referer, else
- * Origin; both are URLs whose host is reduced to its registrable domain
+ * Origin. The host of that URL is reduced to its registrable domain
  * (eTLD+1), so shop.example.co.uk and www.example.co.uk are one site. A
  * request is third party when its own registrable domain differs from the
  * page's. The browser's own Sec-Fetch-Site header (Fetch Metadata, sent by
