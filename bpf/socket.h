@@ -101,13 +101,13 @@ TLS_SYSCALL_PROBE(readv)
 TLS_SYSCALL_PROBE(recvfrom)
 TLS_SYSCALL_PROBE(recvmsg)
 
-/* ---- QUIC, which no TLS hook sees ---- */
+/* ---- QUIC, which no TLS hook reads ---- */
 
 /*
  * HTTP/3 runs over QUIC, whose TLS handshake and encryption happen outside
  * the TLS libraries' record functions. A captured process that sends UDP to
  * port 443 is reported, at most once per QUIC_REPORT_INTERVAL_NS for each
- * process and peer, so that nobody takes the capture for complete.
+ * process and peer, so that the capture is not taken for complete.
  */
 #define IPPROTO_UDP 17
 #define HTTPS_PORT 443

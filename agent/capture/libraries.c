@@ -181,7 +181,7 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Returns the kind of TLS library that the file name says, or NULL. */
+/* Returns the kind of TLS library that the file name indicates, or NULL. */
 static const struct library_kind *kind_of(const char *path)
 {
 	const char *name = base_name(path);

@@ -23,7 +23,7 @@ struct event_writer;
 /* Returns NULL with *error set to a negative errno; the cause is logged. */
 struct event_writer *event_writer_open(const struct event_writer_options *options, int *error);
 
-/* What the later stages found about a request; any member may be NULL. */
+/* Results of the later stages for one request; any member may be NULL. */
 struct event_annotations {
 	const struct field_list *fields;  /* printed as plainsight.fields */
 	const struct site_context *site;  /* plainsight.site and .third_party */

@@ -111,7 +111,7 @@ http {{
         ssl_certificate {certificate};
         ssl_certificate_key {key};
         location /early/ {{
-            # Answers before reading the request body, as many trackers do.
+            # Responds before reading the request body, as many trackers do.
             return 204;
         }}
         location /api/ {{

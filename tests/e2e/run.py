@@ -204,7 +204,7 @@ def test_loss_keeps_pairing(context):
 
 
 def test_other_processes_not_captured(context):
-    """A capture of another process tree sees nothing of this test's curl."""
+    """A capture of another process tree captures nothing of this test's curl."""
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
         plainsight = context.start("run", "--pid", str(sleeper.pid), name="other")
@@ -259,7 +259,7 @@ BEACON_TEXT = "visit=product&dwell_ms=5120"
 
 # The page that the browser tests load: one fetch POST with a JSON body, one
 # XMLHttpRequest GET with a query string, one sendBeacon with a text body and
-# one image, one after the other, then a last request that says it is done.
+# one image, one after the other, then a last request that marks the end.
 SHOP_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>plainsight test shop</title>
 <link rel="icon" href="data:,"></head>
@@ -564,15 +564,15 @@ def test_curl_http2(context):
 
 
 def test_http2_early_response(context):
-    """A server that answers before the body arrives: what the client sent
-    after the answer is still reported. Whether curl sends the body before
+    """A server that responds before the body arrives: what the client sent
+    after the response is still reported. Whether curl sends the body before
     nginx resets the stream is a race, so curl's own trace tells what was
     sent, and the event must match it."""
     url = context.nginx.h2_url("/early/collect")
     body = '{"user":{"email":"early@example.org"}}'
     trace = os.path.join(context.directory, "early.trace")
     plainsight = context.start_own_capture("--fields")
-    # nginx resets the stream after its early answer, which curl reports as
+    # nginx resets the stream after its early response, which curl reports as
     # a framing error (exit code 92).
     subprocess.run(["curl", "-sS", "--http2", "--cacert", context.authority.ca_cert, "-o", "/dev/null",
                     "--trace-ascii", trace, "-H", "Content-Type: application/json", "--data-binary", body, url],
