@@ -481,25 +481,15 @@ static int extract_fields(const struct pipeline *pipeline, const struct http_exc
 	return error;
 }
 
-/* The header's value, or NULL. */
-static const char *header_of(const struct http_message *message, const char *name)
-{
-	for (size_t i = 0; i < message->header_count; i++) {
-		if (strcasecmp(message->headers[i].name, name) == 0)
-			return message->headers[i].value;
-	}
-	return NULL;
-}
-
 static void classify_exchange(const struct http_exchange *exchange, struct site_context *site)
 {
 	char *url = event_url_full(exchange);
 	char host[SITE_BYTES] = "";
 	struct site_request request = {
 		.host = host,
-		.referer = header_of(exchange->request, "Referer"),
-		.origin = header_of(exchange->request, "Origin"),
-		.sec_fetch_site = header_of(exchange->request, "Sec-Fetch-Site"),
+		.referer = http_message_header(exchange->request, "Referer"),
+		.origin = http_message_header(exchange->request, "Origin"),
+		.sec_fetch_site = http_message_header(exchange->request, "Sec-Fetch-Site"),
 	};
 
 	/* The URL's host, without brackets or port. */

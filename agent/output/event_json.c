@@ -78,16 +78,6 @@ static void add_text(cJSON *object, const char *name, const char *text)
 	free(clean);
 }
 
-
-static const char *header_value(const struct http_message *message, const char *name)
-{
-	for (size_t i = 0; i < message->header_count; i++) {
-		if (strcasecmp(message->headers[i].name, name) == 0)
-			return message->headers[i].value;
-	}
-	return NULL;
-}
-
 /* Returns the named child object of parent, created if missing. */
 static cJSON *object_at(cJSON *parent, const char *name)
 {
@@ -177,7 +167,7 @@ static bool authority_of_url(const char *url, struct authority *authority)
 
 static void find_authority(const struct http_exchange *exchange, struct authority *authority)
 {
-	const char *host = header_value(exchange->request, "Host");
+	const char *host = http_message_header(exchange->request, "Host");
 	unsigned int peer_port = exchange->peer.family ? exchange->peer.port : HTTPS_DEFAULT_PORT;
 	char address[INET6_ADDRSTRLEN];
 
@@ -186,7 +176,7 @@ static void find_authority(const struct http_exchange *exchange, struct authorit
 		return;
 	}
 	if (!host)
-		host = header_value(exchange->request, ":authority");
+		host = http_message_header(exchange->request, ":authority");
 	if (host && host[0]) {
 		snprintf(authority->text, sizeof(authority->text), "%s", host);
 		split_host_port(authority, peer_port);
@@ -440,7 +430,7 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 {
 	cJSON *event = cJSON_CreateObject();
 	struct authority authority;
-	const char *user_agent = header_value(exchange->request, "User-Agent");
+	const char *user_agent = http_message_header(exchange->request, "User-Agent");
 	char *text;
 
 	if (!event)

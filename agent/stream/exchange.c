@@ -10,6 +10,15 @@
 #include "../common/log.h"
 #include "internal.h"
 
+const char *http_message_header(const struct http_message *message, const char *name)
+{
+	for (size_t i = 0; i < message->header_count; i++) {
+		if (strcasecmp(message->headers[i].name, name) == 0)
+			return message->headers[i].value;
+	}
+	return NULL;
+}
+
 void http_message_clear(struct http_message *message)
 {
 	free(message->method);

@@ -56,7 +56,7 @@ struct http_exchange {
 	/* The request's URL when a source gave it whole (a HAR file), or NULL
 	 * to build it from the Host header and the request target. */
 	const char *url_full;
-	/* Where the request came from: "tls" (a capture), "har"; NULL is "tls". */
+	/* The request's origin: "tls" (a capture) or "har"; NULL means "tls". */
 	const char *capture_source;
 };
 
@@ -100,6 +100,10 @@ typedef void (*stream_quic_fn)(void *user, const struct quic_notice *notice);
 struct stream;
 
 void stream_default_options(struct stream_options *options);
+
+/* Returns the value of the message's first header with this name
+ * (case-insensitive), or NULL. */
+const char *http_message_header(const struct http_message *message, const char *name);
 
 /* Returns NULL when out of memory. */
 struct stream *stream_new(const struct stream_options *options, stream_exchange_fn on_exchange, void *user);
