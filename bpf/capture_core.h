@@ -287,7 +287,7 @@ done:
 }
 
 /* Ends the connection of a TLS object that its library frees or closes:
- * sends its final stream lengths and forgets it. */
+ * sends its final stream lengths and deletes its state. */
 static __always_inline int close_tls_object(__u64 tls_object)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();

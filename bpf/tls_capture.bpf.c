@@ -95,7 +95,7 @@ int BPF_KPROBE(ssl_free_enter, void *ssl)
  *    stack is layered (PRFileDesc.lower is set): files and pipes that NSPR
  *    opens have a single layer. Such a socket could carry plain HTTP behind
  *    a proxy layer, which is network traffic all the same.
- *  - PR_Close forgets the descriptor, whose address may be reused.
+ *  - PR_Close removes the descriptor, whose address may be reused.
  * Checked on Debian 12's NSPR 4.35 with NSS 3.87 and with NSS 3.125.1, the
  * copy that Firefox ESR 153 bundles. struct PRFileDesc starts with methods,
  * secret, lower, higher, so lower is at byte 16.

@@ -44,7 +44,7 @@ struct capture;
 
 /* Checks that this process and kernel can run the capture: privileges, BTF,
  * uprobes, ring buffers. Returns 0, or a negative errno with one line in
- * `reason` that says what is missing and what to do. */
+ * `reason` that names what is missing and what to do. */
 int capture_check_environment(char *reason, size_t reason_size);
 
 /* Loads and attaches everything. Returns NULL with *error set to a negative

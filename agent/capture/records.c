@@ -208,7 +208,7 @@ static void handle_data(struct capture *capture, const struct ps_data_record *re
 	deliver(capture, &chunk);
 
 	/* Bytes of the call that were not copied: an empty chunk at the offset
-	 * after them tells the stream stage of the gap now, before the
+	 * after them informs the stream stage of the gap now, before the
 	 * response arrives, so that pairing stays in order. */
 	if (record->lost_after_bytes) {
 		chunk.stream_offset += (uint64_t)record->data_bytes + record->lost_after_bytes;

@@ -5,7 +5,7 @@
  * request is third party when its own registrable domain differs from the
  * page's. The browser's own Sec-Fetch-Site header (Fetch Metadata, sent by
  * Chromium 76+ and Firefox 90+) wins where present, because the browser
- * knows the initiator even when Referer is stripped by a referrer policy.
+ * has the initiator even when Referer is stripped by a referrer policy.
  */
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -31,7 +31,7 @@ enum field_decoding {
 
 #define FIELD_MAX_DECODINGS 8
 
-/* Where a field came from. */
+/* The part of the request that a field came from. */
 enum field_source {
 	FIELD_SOURCE_URL,    /* url.* parts */
 	FIELD_SOURCE_QUERY,  /* query parameters */
@@ -69,7 +69,7 @@ struct extract_limits {
 	unsigned int max_depth; /* nested decodings of one value */
 };
 
-/* The request as extraction sees it. Headers are name/value pairs as sent
+/* The request as extraction reads it. Headers are name/value pairs as sent
  * (HTTP/2 pseudo-header fields excluded). The body is the bytes the request
  * carried on the wire (before Content-Encoding is undone), possibly only
  * the first body_kept of body_bytes. */

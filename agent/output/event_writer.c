@@ -1,7 +1,7 @@
 /*
  * Writing events as JSON Lines to stdout or to a file. Each event is flushed
  * as soon as it is written, so that a reader following the file (or a pipe)
- * sees it at once.
+ * gets it at once.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -14,7 +14,7 @@
 
 #define ARCHIVE_TEXT_BYTES 256
 
-/* What the archive says about the run that wrote it. */
+/* The archive's record of the run that wrote it. */
 struct archive_info {
 	char host_name[ARCHIVE_TEXT_BYTES];
 	char agent_version[ARCHIVE_TEXT_BYTES];
@@ -50,7 +50,7 @@ int archive_writer_close(struct archive_writer *writer);
 
 /* Reads the archive at path and passes every chunk to the sink in order.
  * info is filled from the header. Returns 0 when the archive was read to its
- * end record, or a negative errno when it stopped early; status tells where
+ * end record, or a negative errno when it stopped early; status gives where
  * and why, and every chunk before that point has reached the sink. */
 int archive_read(const char *path, struct tls_chunk_sink *sink, struct archive_info *info,
 		 struct archive_status *status);

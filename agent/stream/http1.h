@@ -61,13 +61,13 @@ struct h1_message {
 	bool chunked;
 	bool keep_alive;
 	/* The message ended because the stream ended or a gap made its end
-	 * unknown, not because its framing said so. */
+	 * unknown, not because its framing ended it. */
 	bool truncated;
 };
 
 struct h1_parser_ops {
 	/* Called once a response's header block is parsed. Returns true when
-	 * that response can carry no body because of the request it answers
+	 * that response can carry no body because of the request it responds to
 	 * (HEAD, or a 2xx answer to CONNECT); the parser itself handles 1xx,
 	 * 204 and 304. May be NULL for request parsers. */
 	bool (*response_is_bodyless)(void *user, const struct h1_message *response);

@@ -257,9 +257,10 @@ def test_new_library_found_without_restart(context):
 ORDER_JSON = '{"order":1042,"items":[{"sku":"KIOSK-7","quantity":2}],"currency":"EUR"}'
 BEACON_TEXT = "visit=product&dwell_ms=5120"
 
-# The page that the browser tests load: one fetch POST with a JSON body, one
-# XMLHttpRequest GET with a query string, one sendBeacon with a text body and
-# one image, one after the other, then a last request that marks the end.
+# The page that the browser tests load. It makes one fetch POST with a JSON
+# body, one XMLHttpRequest GET with a query string, one sendBeacon with a text
+# body and one image, one after the other, then a last request that marks
+# the end.
 SHOP_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>plainsight test shop</title>
 <link rel="icon" href="data:,"></head>
@@ -566,8 +567,8 @@ def test_curl_http2(context):
 def test_http2_early_response(context):
     """A server that responds before the body arrives: what the client sent
     after the response is still reported. Whether curl sends the body before
-    nginx resets the stream is a race, so curl's own trace tells what was
-    sent, and the event must match it."""
+    nginx resets the stream is a race, so the event must match what
+    curl's own trace records as sent."""
     url = context.nginx.h2_url("/early/collect")
     body = '{"user":{"email":"early@example.org"}}'
     trace = os.path.join(context.directory, "early.trace")
