@@ -480,13 +480,16 @@ def check_h2_browser(context, browser, executable, library):
     url = lambda path: context.nginx.h2_url(path, TEST_HOST)
     collect = by_url.get(url("/api/collect?v=2"), [])
     expect_equal(len(collect), 1, f"events for the gzip POST (all: {sorted(by_url)})")
-    for path, method, status in (("/api/collect?v=2", "POST", 201), ("/beacon/json", "POST", 201),
+    # A beacon's response is not awaited: the browser may reset the stream
+    # before reading it, so only the beacon's request is checked.
+    for path, method, status in (("/api/collect?v=2", "POST", 201), ("/beacon/json", "POST", None),
                                  ("/api/form", "POST", 201), ("/api/later?step=2", "POST", 201)):
         events = by_url.get(url(path), [])
         expect_equal(len(events), 1, f"events for {path}")
         expect_equal(field(events[0], "network.protocol.version"), "2", f"protocol of {path}")
         expect_equal(field(events[0], "http.request.method"), method, f"method of {path}")
-        expect_equal(field(events[0], "http.response.status_code"), status, f"status of {path}")
+        if status is not None:
+            expect_equal(field(events[0], "http.response.status_code"), status, f"status of {path}")
         expect_equal(field(events[0], "process.executable.name"), executable, f"executable of {path}")
         expect_equal(field(events[0], "tls.library"), library, f"library of {path}")
     expect_equal(field_values(collect[0]).get("body.json.email"), "ada@example.com", "gzip POST email")
