@@ -29,7 +29,7 @@ endif
 .SECONDARY:
 .SUFFIXES:
 
-PKG_LIBS := libbpf libelf zlib libcjson libnghttp2 libbrotlidec libpsl
+PKG_LIBS := libbpf libelf zlib libcjson libnghttp2 libbrotlidec libpsl libpcre2-8 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS))
 PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS))
 

@@ -41,4 +41,47 @@ void classify_free(void);
 /* Fills context for request. */
 void classify_site(const struct site_request *request, struct site_context *context);
 
+/*
+ * Vendor table: host names and URL patterns mapped to who runs a service and
+ * what it is for. Loaded from JSON files (data/vendors.json, then files
+ * that extend or override it; docs/VENDORS.md gives the format).
+ */
+
+struct vendor_entry {
+	const char *id;       /* unique key, "meta-pixel"; a later file's entry replaces an earlier one */
+	const char *vendor;   /* "Meta" */
+	const char *product;  /* "Meta Pixel" */
+	const char *company;  /* "Meta Platforms, Inc." */
+	const char *category; /* "advertising", "analytics", ..., or "browser" */
+	const char *decoder;  /* pixel decoder name, or NULL */
+};
+
+struct vendor_match {
+	const struct vendor_entry *entry;
+	/* The rule that matched, as "vendors.json:meta-pixel facebook.com/tr". */
+	const char *rule;
+};
+
+struct vendor_table;
+
+/* Creates an empty table. Returns 0 or -ENOMEM. */
+int vendor_table_new(struct vendor_table **table);
+
+/* Adds the entries of a JSON file; an entry whose id is already in the table
+ * replaces it. Returns 0, or a negative errno with one message logged that
+ * names the file and, for bad content, the entry. */
+int vendor_table_load(struct vendor_table *table, const char *path);
+
+/* Finds the most specific rule for a request: the longest matching host
+ * suffix, then a rule with a path over one without. host is lowercase
+ * without port; target is the path and query. Returns false when none
+ * matches. */
+bool vendor_table_match(const struct vendor_table *table, const char *host, const char *target,
+			struct vendor_match *match);
+
+/* Entries in the table. */
+size_t vendor_table_count(const struct vendor_table *table);
+
+void vendor_table_free(struct vendor_table *table);
+
 #endif

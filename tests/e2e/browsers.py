@@ -45,6 +45,11 @@ FIREFOX_PREFERENCES = {
     "network.prefetch-next": False,
     "network.dns.disablePrefetch": True,
     "network.predictor.enabled": False,
+    # Only the profile's own extensions: Debian's webext-* packages put
+    # extensions (uBlock Origin among them) where every profile would load
+    # them, and a blocker would drop the tracker requests a test sends.
+    "extensions.enabledScopes": 1,
+    "extensions.autoDisableScopes": 15,
 }
 
 
