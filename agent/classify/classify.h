@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "extract/extract.h"
+
 #define SITE_BYTES 256
 
 enum party {
@@ -83,5 +85,40 @@ bool vendor_table_match(const struct vendor_table *table, const char *host, cons
 size_t vendor_table_count(const struct vendor_table *table);
 
 void vendor_table_free(struct vendor_table *table);
+
+/*
+ * Personal data found in a request. Detectors (patterns, and meanings of
+ * field names) and persona matching (a test person's known values in every
+ * form) both give findings; the policy stage fingerprints and redacts them.
+ */
+
+#define PII_ENCODING_BYTES 160
+
+struct pii_finding {
+	const char *category; /* static: "email", "phone", "hashed_email", ... */
+	const char *source;   /* static: "detector:email", "persona:email", ... */
+	size_t field;         /* index of the field in the field_list */
+	/* The matched text's place in the field's value, for redaction. */
+	size_t offset;
+	size_t length;
+	/* Decodings from the wire to the field (the field's chain), then the
+	 * steps that turned the value into what was sent, joined by " > ":
+	 * "form > url > json > lowercase > sha256 > hex". */
+	char encoding[PII_ENCODING_BYTES];
+	/* The normalised value (lowercase e-mail, E.164 phone, digits of a
+	 * card), used only for the keyed fingerprint and never printed; for a
+	 * hash whose input is unknown, the hash text in lowercase. Owned. */
+	char *value;
+};
+
+struct pii_findings {
+	struct pii_finding *items;
+	size_t count;
+	size_t capacity;
+};
+
+/* Frees the findings' values and empties the list, keeping its storage. */
+void pii_findings_clear(struct pii_findings *findings);
+void pii_findings_free(struct pii_findings *findings);
 
 #endif
