@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "extract/extract.h"
+#include "../extract/extract.h"
 
 #define SITE_BYTES 256
 
