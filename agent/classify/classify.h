@@ -71,13 +71,17 @@ int vendor_table_new(struct vendor_table **table);
 
 /* Adds the entries of a JSON file; an entry whose id is already in the table
  * replaces it. Returns 0, or a negative errno with one message logged that
- * names the file and, for bad content, the entry. */
+ * names the file and, for bad content, the entry. A file that fails to load
+ * leaves the table as it was. A successful load frees replaced entries, so
+ * matches made before it must not be used after it. */
 int vendor_table_load(struct vendor_table *table, const char *path);
 
 /* Finds the most specific rule for a request: the longest matching host
- * suffix, then a rule with a path over one without. host is lowercase
- * without port; target is the path and query. Returns false when none
- * matches. */
+ * suffix, then a rule with a path over one without. host has no port, and
+ * its ASCII case does not matter. target is the path and query (origin
+ * form), or NULL, which only rules without a path match. Returns false when
+ * none matches. match points into the table. Nothing is allocated, so
+ * threads may match at once while no load runs. */
 bool vendor_table_match(const struct vendor_table *table, const char *host, const char *target,
 			struct vendor_match *match);
 
