@@ -47,6 +47,11 @@ AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/agent/main.o
 LIB := $(BUILD)/libplainsight.a
 
+# Data files built into the agent: data/NAME.json becomes the symbols
+# builtin_NAME and builtin_NAME_end (one NUL byte after the text).
+DATA_SRCS := $(wildcard data/*.json)
+DATA_OBJS := $(DATA_SRCS:data/%.json=$(BUILD)/data/%.o)
+
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(BPF_SRCS:%.bpf.c=$(BUILD)/%.bpf.o)
 SKELETONS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
@@ -84,7 +89,14 @@ $(BUILD)/agent/%.o: agent/%.c | $(SKELETONS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(AGENT_CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIB): $(filter-out $(MAIN_OBJ),$(AGENT_OBJS))
+$(BUILD)/data/%.o: data/%.json
+	$(msg) DATA $@
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '%s\n' '.section .rodata' '.global builtin_$*' 'builtin_$*:' '.incbin "$<"' \
+		'.global builtin_$*_end' 'builtin_$*_end:' '.byte 0' '.section .note.GNU-stack,"",@progbits' | \
+		$(CC) -x assembler -c - -o $@
+
+$(LIB): $(filter-out $(MAIN_OBJ),$(AGENT_OBJS)) $(DATA_OBJS)
 	$(msg) AR $@
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^

@@ -3,6 +3,7 @@
  * capture or source -> stream -> output.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -27,6 +28,7 @@
 #define POLL_INTERVAL_MS 50
 #define ARCHIVE_FLUSH_INTERVAL_MS 1000
 #define MAX_LISTED 256
+#define MAX_VENDOR_FILES 8
 
 enum command { COMMAND_RUN, COMMAND_CAPTURE, COMMAND_REPLAY, COMMAND_OFFSETS };
 
@@ -44,6 +46,8 @@ struct settings {
 	unsigned int duration_s;  /* 0: until SIGINT or SIGTERM */
 	bool ignore_symbols;      /* offsets: find BoringSSL without the symbol table */
 	bool print_fields;        /* --fields: add the extracted fields to each event */
+	const char *vendor_files[MAX_VENDOR_FILES]; /* --vendors, after the built-in table */
+	size_t vendor_file_count;
 	uint32_t max_decoded_body_bytes; /* 0: the extract stage's default */
 };
 
@@ -82,6 +86,8 @@ static void print_usage(FILE *stream)
 		"  --fields               add each request's fields (URL, query, cookies,\n"
 		"                         headers, body, decoded) as plainsight.fields;\n"
 		"                         they hold the values as sent, personal data too\n"
+		"  --vendors FILE         vendor table entries that extend or replace the\n"
+		"                         built-in ones (repeatable; docs/VENDORS.md)\n"
 		"  --body-keep BYTES      body bytes kept per message for --fields\n"
 		"                         (default 1M)\n"
 		"  --max-decoded-body BYTES  body bytes decoded at most (gzip, deflate, br);\n"
@@ -158,6 +164,7 @@ enum long_option {
 	OPTION_OFFSETS_CACHE,
 	OPTION_IGNORE_SYMBOLS,
 	OPTION_FIELDS,
+	OPTION_VENDORS,
 	OPTION_MAX_DECODED_BODY,
 	OPTION_BODY_KEEP,
 };
@@ -178,6 +185,7 @@ static const struct option long_options[] = {
 	{ "offsets-cache", required_argument, NULL, OPTION_OFFSETS_CACHE },
 	{ "ignore-symbols", no_argument, NULL, OPTION_IGNORE_SYMBOLS },
 	{ "fields", no_argument, NULL, OPTION_FIELDS },
+	{ "vendors", required_argument, NULL, OPTION_VENDORS },
 	{ "max-decoded-body", required_argument, NULL, OPTION_MAX_DECODED_BODY },
 	{ "body-keep", required_argument, NULL, OPTION_BODY_KEEP },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -266,6 +274,11 @@ static int apply_option(struct settings *settings, int option, const char *value
 		return 0;
 	case OPTION_FIELDS:
 		settings->print_fields = true;
+		return 0;
+	case OPTION_VENDORS:
+		if (settings->vendor_file_count == MAX_VENDOR_FILES)
+			return invalid_value("--vendors", value, "at most 8 vendor files");
+		settings->vendor_files[settings->vendor_file_count++] = value;
 		return 0;
 	case OPTION_MAX_DECODED_BODY:
 		if (parse_bytes(value, 1u << 30, &bytes))
@@ -428,6 +441,8 @@ struct pipeline {
 	struct event_writer *events;
 	uint64_t event_errors;
 	uint64_t archive_errors;
+	uint64_t extract_errors; /* requests classified without their fields */
+	struct classifier *classifier;
 	bool print_fields;
 	size_t body_keep_bytes; /* as the stream stage keeps, for HAR entries too */
 	struct extract_limits limits;
@@ -481,46 +496,63 @@ static int extract_fields(const struct pipeline *pipeline, const struct http_exc
 	return error;
 }
 
-static void classify_exchange(const struct http_exchange *exchange, struct site_context *site)
+/* The request's host (url.full's, without brackets or port) and target. */
+static void split_url(const char *url, char *host, size_t host_size, const char **target)
 {
+	const char *start = url ? strstr(url, "//") : NULL;
+	size_t length;
+
+	host[0] = '\0';
+	*target = "/";
+	if (!start)
+		return;
+	start += 2;
+	*target = start + strcspn(start, "/?#");
+	if (*start == '[')
+		start++;
+	length = strcspn(start, "]:/?#");
+	snprintf(host, host_size, "%.*s", (int)length, start);
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+}
+
+static void classify_exchange(const struct pipeline *pipeline, const struct http_exchange *exchange,
+			      const struct field_list *fields, struct classification *result)
+{
+	const struct http_message *message = exchange->request;
 	char *url = event_url_full(exchange);
-	char host[SITE_BYTES] = "";
-	struct site_request request = {
+	char host[SITE_BYTES];
+	struct classify_request request = {
 		.host = host,
-		.referer = http_message_header(exchange->request, "Referer"),
-		.origin = http_message_header(exchange->request, "Origin"),
-		.sec_fetch_site = http_message_header(exchange->request, "Sec-Fetch-Site"),
+		.url = url,
+		.referer = http_message_header(message, "Referer"),
+		.origin = http_message_header(message, "Origin"),
+		.sec_fetch_site = http_message_header(message, "Sec-Fetch-Site"),
+		.sec_fetch_dest = http_message_header(message, "Sec-Fetch-Dest"),
+		.sec_fetch_mode = http_message_header(message, "Sec-Fetch-Mode"),
+		.fields = fields,
 	};
 
-	/* The URL's host, without brackets or port. */
-	if (url && strstr(url, "//")) {
-		const char *start = strstr(url, "//") + 2;
-		size_t length;
-
-		if (*start == '[')
-			start++;
-		length = strcspn(start, "]:/?#");
-		snprintf(host, sizeof(host), "%.*s", (int)length, start);
-	}
+	split_url(url, host, sizeof(host), &request.target);
+	classifier_run(pipeline->classifier, &request, result);
 	free(url);
-	classify_site(&request, site);
 }
 
 static void write_event(void *user, const struct http_exchange *exchange)
 {
 	struct pipeline *pipeline = user;
 	struct field_list fields = { 0 };
-	struct site_context site;
-	struct event_annotations annotations = { .site = &site };
+	struct classification classification;
+	struct event_annotations annotations = { .classification = &classification };
 	int error;
 
-	classify_exchange(exchange, &site);
-	if (pipeline->print_fields) {
-		if (extract_fields(pipeline, exchange, &fields) == 0)
-			annotations.fields = &fields;
-		else
-			log_warn("out of memory: fields of a request not extracted");
+	if (extract_fields(pipeline, exchange, &fields) != 0) {
+		pipeline->extract_errors++;
+		log_warn("out of memory: fields of a request not extracted");
 	}
+	classify_exchange(pipeline, exchange, &fields, &classification);
+	if (pipeline->print_fields)
+		annotations.fields = &fields;
 	error = event_writer_write(pipeline->events, exchange, &annotations);
 	field_list_clear(&fields);
 	note_event_error(pipeline, error);
@@ -554,10 +586,16 @@ static int pipeline_write(struct tls_chunk_sink *sink, const struct tls_chunk *c
 static int pipeline_open(struct pipeline *pipeline, const struct settings *settings, const char *host_name)
 {
 	struct event_writer_options event_options = { .path = settings->events_path, .host_name = host_name };
+	struct classifier_options classifier_options = {
+		.vendor_files = settings->vendor_files,
+		.vendor_file_count = settings->vendor_file_count,
+	};
 	int error;
 
 	pipeline->sink.write = pipeline_write;
-	classify_init();
+	error = classifier_new(&classifier_options, &pipeline->classifier);
+	if (error)
+		return error;
 	pipeline->print_fields = settings->print_fields;
 	pipeline->body_keep_bytes = settings->stream.body_keep_bytes;
 	extract_default_limits(&pipeline->limits);
@@ -579,6 +617,7 @@ static void pipeline_close(struct pipeline *pipeline)
 		stream_finish(pipeline->stream);
 	stream_free(pipeline->stream);
 	event_writer_close(pipeline->events);
+	classifier_free(pipeline->classifier);
 }
 
 static void log_stream_stats(const struct pipeline *pipeline)
@@ -589,14 +628,15 @@ static void log_stream_stats(const struct pipeline *pipeline)
 	log_info("stats: events=%llu event_write_errors=%llu connections=%llu connections_evicted=%llu "
 		 "requests_without_response=%llu responses_without_request=%llu requests_dropped=%llu "
 		 "garbage_bytes=%llu stream_bytes_lost=%llu bytes_lost_after_last_event=%llu "
-		 "http2_connections=%llu server_side_connections=%llu quic_notices=%llu",
+		 "http2_connections=%llu server_side_connections=%llu quic_notices=%llu extract_errors=%llu",
 		 (unsigned long long)event_writer_count(pipeline->events),
 		 (unsigned long long)pipeline->event_errors, (unsigned long long)stats.connections,
 		 (unsigned long long)stats.connections_evicted, (unsigned long long)stats.requests_without_response,
 		 (unsigned long long)stats.responses_without_request, (unsigned long long)stats.requests_dropped,
 		 (unsigned long long)stats.garbage_bytes, (unsigned long long)stats.bytes_lost,
 		 (unsigned long long)stats.bytes_lost_unreported, (unsigned long long)stats.http2_connections,
-		 (unsigned long long)stats.server_side_connections, (unsigned long long)stats.quic_notices);
+		 (unsigned long long)stats.server_side_connections, (unsigned long long)stats.quic_notices,
+		 (unsigned long long)pipeline->extract_errors);
 }
 
 static void log_capture_stats(struct capture *capture, const struct pipeline *pipeline)

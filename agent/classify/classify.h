@@ -23,6 +23,7 @@ enum party {
 struct site_context {
 	char site[SITE_BYTES];     /* registrable domain of the page, "" if unknown */
 	char server[SITE_BYTES];   /* registrable domain of the request's host */
+	char page_host[SITE_BYTES]; /* host of the page, "" if unknown */
 	enum party party;
 };
 
@@ -76,6 +77,10 @@ int vendor_table_new(struct vendor_table **table);
  * matches made before it must not be used after it. */
 int vendor_table_load(struct vendor_table *table, const char *path);
 
+/* The same for a file's text held in memory; name is used in messages and
+ * in the rules' names. */
+int vendor_table_parse(struct vendor_table *table, const char *name, const char *text, size_t length);
+
 /* Finds the most specific rule for a request: the longest matching host
  * suffix, then a rule with a path over one without. host has no port, and
  * its ASCII case does not matter. target is the path and query (origin
@@ -89,6 +94,100 @@ bool vendor_table_match(const struct vendor_table *table, const char *host, cons
 size_t vendor_table_count(const struct vendor_table *table);
 
 void vendor_table_free(struct vendor_table *table);
+
+/*
+ * Pixel decoders (data/decoders.json): for one pixel's wire format, the
+ * fields that carry the event, the account or pixel id, the page URL and
+ * the person's identity. Paths are matched against the part of a field's
+ * path after its parameter root (query, form, multipart, JSON).
+ */
+
+#define PIXEL_MAX_EVENTS 16
+#define PIXEL_MAX_IDENTITY 32
+
+struct pixel_identity {
+	size_t field;        /* index in the field_list */
+	const char *path;    /* that field's path */
+	const char *meaning; /* "email", "phone", "first_name", ... */
+};
+
+/* What a decoder read from one request. Strings point into the field list
+ * or the decoder table, which must outlive the report. */
+struct pixel_report {
+	const char *events[PIXEL_MAX_EVENTS]; /* distinct, in the order sent */
+	size_t event_count;
+	const char *account_id;
+	const char *page_url;
+	struct pixel_identity identity[PIXEL_MAX_IDENTITY];
+	size_t identity_count;
+	char account_buffer[64]; /* an account id taken from the URL path */
+};
+
+struct decoder;
+struct decoder_table;
+
+/* Parses a decoder file held in memory; name is used in messages. Returns
+ * 0, -EINVAL with one message logged, or -ENOMEM. */
+int decoder_table_parse(struct decoder_table **table, const char *name, const char *text, size_t length);
+void decoder_table_free(struct decoder_table *table);
+const struct decoder *decoder_find(const struct decoder_table *table, const char *name);
+const char *decoder_name(const struct decoder *decoder);
+
+/* The parameter name in a field path ("ud[em]" of "query.ud[em]"), or NULL
+ * for paths outside the parameter roots. */
+const char *decoder_parameter_name(const char *path);
+
+/* Reads a request's fields; target is the path and query, for decoders
+ * that take the account from the URL path. */
+void decoder_run(const struct decoder *decoder, const struct field_list *fields, const char *target,
+		 struct pixel_report *report);
+
+/*
+ * The classifier: site context, vendor table, filter lists and decoders
+ * together, one call per request.
+ */
+
+struct classifier_options {
+	/* Vendor files that extend or override the built-in table, in order. */
+	const char *const *vendor_files;
+	size_t vendor_file_count;
+};
+
+struct classify_request {
+	const char *host;   /* lowercase, without port */
+	const char *target; /* path and query */
+	const char *url;    /* url.full */
+	const char *referer;
+	const char *origin;
+	const char *sec_fetch_site;
+	const char *sec_fetch_dest;
+	const char *sec_fetch_mode;
+	const struct field_list *fields;
+};
+
+struct tracker_label {
+	const struct vendor_entry *entry; /* NULL when only a filter list matched */
+	const char *category;
+	const char *matched_by; /* the vendor rule or the filter, with its file */
+	bool decoded;           /* pixel holds what a decoder read */
+	struct pixel_report pixel;
+};
+
+struct classification {
+	struct site_context site;
+	bool tracker; /* label describes a tracker */
+	bool browser; /* the browser's own traffic; label names the service */
+	struct tracker_label label;
+};
+
+struct classifier;
+
+/* Loads the built-in tables, then the options' files. Returns 0 or a
+ * negative errno with one message logged. */
+int classifier_new(const struct classifier_options *options, struct classifier **classifier);
+void classifier_run(const struct classifier *classifier, const struct classify_request *request,
+		    struct classification *result);
+void classifier_free(struct classifier *classifier);
 
 /*
  * Personal data found in a request. Detectors (patterns, and meanings of

@@ -110,6 +110,7 @@ void classify_site(const struct site_request *request, struct site_context *cont
 		host[0] = '\0';
 	if (host[0])
 		registrable(host, context->site, sizeof(context->site));
+	snprintf(context->page_host, sizeof(context->page_host), "%s", host);
 
 	if (request->sec_fetch_site && strcasecmp(request->sec_fetch_site, "cross-site") == 0)
 		context->party = PARTY_THIRD;

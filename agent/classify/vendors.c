@@ -314,6 +314,23 @@ int vendor_table_load(struct vendor_table *table, const char *path)
 	return err;
 }
 
+int vendor_table_parse(struct vendor_table *table, const char *name, const char *text, size_t length)
+{
+	struct vendor_batch batch;
+	int err;
+
+	if (!table || !name || !text)
+		return -EINVAL;
+	err = vendor_file_parse(name, text, length, table->generation + 1, &batch);
+	if (err)
+		return err;
+	err = table_commit(table, &batch, name);
+	vendor_batch_free(&batch);
+	if (!err)
+		log_debug("loaded vendor file %s: %zu entries", name, table->count);
+	return err;
+}
+
 size_t vendor_table_count(const struct vendor_table *table)
 {
 	return table ? table->count : 0;

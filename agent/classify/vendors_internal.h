@@ -69,6 +69,10 @@ struct vendor_file {
  * then empty. */
 int vendor_file_read(const char *path, unsigned int generation, struct vendor_batch *batch);
 
+/* The same for a file's text held in memory; name stands for the path. */
+int vendor_file_parse(const char *name, const char *text, size_t text_bytes, unsigned int generation,
+		      struct vendor_batch *batch);
+
 /* Frees the records and the array; accepts an empty batch. */
 void vendor_batch_free(struct vendor_batch *batch);
 

@@ -206,28 +206,34 @@ static int read_entries(const struct vendor_file *file, const cJSON *root, struc
 	return check_unique_ids(file, batch);
 }
 
+int vendor_file_parse(const char *name, const char *text, size_t text_bytes, unsigned int generation,
+		      struct vendor_batch *batch)
+{
+	const char *slash = strrchr(name, '/');
+	struct vendor_file file = { name, slash ? slash + 1 : name, generation };
+	cJSON *root = NULL;
+	int err;
+
+	*batch = (struct vendor_batch){ 0 };
+	err = parse_json(&file, text, text_bytes, &root);
+	if (!err)
+		err = read_entries(&file, root, batch);
+	if (err)
+		vendor_batch_free(batch);
+	cJSON_Delete(root);
+	return err;
+}
+
 int vendor_file_read(const char *path, unsigned int generation, struct vendor_batch *batch)
 {
-	const char *slash = strrchr(path, '/');
-	struct vendor_file file = { path, slash ? slash + 1 : path, generation };
-	cJSON *root = NULL;
 	char *text = NULL;
 	size_t text_bytes = 0;
 	int err;
 
 	*batch = (struct vendor_batch){ 0 };
 	err = read_text(path, &text, &text_bytes);
-	if (err)
-		goto cleanup;
-	err = parse_json(&file, text, text_bytes, &root);
-	if (err)
-		goto cleanup;
-	err = read_entries(&file, root, batch);
-
-cleanup:
-	if (err)
-		vendor_batch_free(batch);
-	cJSON_Delete(root);
+	if (!err)
+		err = vendor_file_parse(path, text, text_bytes, generation, batch);
 	free(text);
 	return err;
 }

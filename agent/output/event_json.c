@@ -78,6 +78,21 @@ static void add_text(cJSON *object, const char *name, const char *text)
 	free(clean);
 }
 
+/* Appends a string to an array, with the same UTF-8 repair as add_text. */
+static void add_text_item(cJSON *array, const char *text)
+{
+	cJSON *holder = cJSON_CreateObject();
+	cJSON *item;
+
+	if (!holder)
+		return;
+	add_text(holder, "text", text);
+	item = cJSON_DetachItemFromObject(holder, "text");
+	if (item)
+		cJSON_AddItemToArray(array, item);
+	cJSON_Delete(holder);
+}
+
 /* Returns the named child object of parent, created if missing. */
 static cJSON *object_at(cJSON *parent, const char *name)
 {
@@ -425,6 +440,57 @@ static void add_site(cJSON *event, const struct site_context *site)
 		cJSON_AddBoolToObject(plainsight, "third_party", site->party == PARTY_THIRD);
 }
 
+static void add_pixel(cJSON *tracker, const struct pixel_report *pixel)
+{
+	cJSON *list;
+
+	if (pixel->event_count)
+		add_text(tracker, "event", pixel->events[0]);
+	if (pixel->event_count > 1) {
+		list = cJSON_AddArrayToObject(tracker, "events");
+		for (size_t i = 0; list && i < pixel->event_count; i++)
+			add_text_item(list, pixel->events[i]);
+	}
+	if (pixel->account_id)
+		add_text(tracker, "account_id", pixel->account_id);
+	if (pixel->page_url)
+		add_text(tracker, "page_url", pixel->page_url);
+	if (!pixel->identity_count)
+		return;
+	list = cJSON_AddArrayToObject(tracker, "identity_fields");
+	for (size_t i = 0; list && i < pixel->identity_count; i++) {
+		cJSON *item = cJSON_CreateObject();
+
+		if (!item)
+			return;
+		add_text(item, "path", pixel->identity[i].path);
+		add_text(item, "meaning", pixel->identity[i].meaning);
+		cJSON_AddItemToArray(list, item);
+	}
+}
+
+/* plainsight.tracker, or plainsight.browser_traffic for a service that
+ * the browser calls on its own. */
+static void add_label(cJSON *event, const struct classification *classification)
+{
+	const struct tracker_label *label = &classification->label;
+	cJSON *object;
+
+	if (!classification->tracker && !classification->browser)
+		return;
+	object = object_at(object_at(event, "plainsight"), classification->tracker ? "tracker" : "browser_traffic");
+	if (label->entry) {
+		add_text(object, "vendor", label->entry->vendor);
+		add_text(object, "product", label->entry->product);
+		add_text(object, "company", label->entry->company);
+	}
+	if (classification->tracker)
+		add_text(object, "category", label->category);
+	if (label->decoded)
+		add_pixel(object, &label->pixel);
+	add_text(object, "matched_by", label->matched_by);
+}
+
 char *event_format(const struct http_exchange *exchange, const char *host_name, uint64_t sequence,
 		   const struct event_annotations *annotations)
 {
@@ -454,8 +520,10 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 	if (user_agent)
 		add_text(object_at(event, "user_agent"), "original", user_agent);
 	add_capture(event, exchange);
-	if (annotations && annotations->site)
-		add_site(event, annotations->site);
+	if (annotations && annotations->classification) {
+		add_site(event, &annotations->classification->site);
+		add_label(event, annotations->classification);
+	}
 	if (annotations && annotations->fields)
 		add_fields(event, annotations->fields);
 

@@ -26,7 +26,8 @@ struct event_writer *event_writer_open(const struct event_writer_options *option
 /* Results of the later stages for one request; any member may be NULL. */
 struct event_annotations {
 	const struct field_list *fields;  /* printed as plainsight.fields */
-	const struct site_context *site;  /* plainsight.site and .third_party */
+	/* plainsight.site, .third_party, .tracker, .browser_traffic */
+	const struct classification *classification;
 };
 
 /* Writes one event. Returns 0 or a negative errno. */

@@ -50,6 +50,13 @@ FIREFOX_PREFERENCES = {
     # them, and a blocker would drop the tracker requests a test sends.
     "extensions.enabledScopes": 1,
     "extensions.autoDisableScopes": 15,
+    # Tracking protection would block the trackers' host names that the
+    # tests send to.
+    "privacy.trackingprotection.enabled": False,
+    "privacy.trackingprotection.pbmode.enabled": False,
+    "privacy.trackingprotection.socialtracking.enabled": False,
+    "privacy.trackingprotection.cryptomining.enabled": False,
+    "privacy.trackingprotection.fingerprinting.enabled": False,
 }
 
 
@@ -110,7 +117,9 @@ class Firefox(Browser):
         self.process = None
         self.log_path = os.path.join(directory, "firefox.log")
 
-    def open(self, url):
+    def open(self, url, host=None):
+        """Opens url. Every host name resolves to 127.0.0.1 in this profile
+        (network.dns.forceResolve), so host is not needed."""
         environment = dict(os.environ, HOME=self.home, MOZ_HEADLESS="1")
         with open(self.log_path, "w", encoding="utf-8") as log:
             self.process = subprocess.Popen(
@@ -132,12 +141,15 @@ class Chromium(Browser):
         self.process = None
 
     def open(self, url, host="shop.plainsight.test"):
+        """Opens url; host is a name, or a tuple of names, mapped to 127.0.0.1."""
+        names = (host,) if isinstance(host, str) else host
+        rules = ", ".join(f"MAP {name} 127.0.0.1" for name in names)
         arguments = [
             CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--disable-default-apps", "--disable-extensions",
             f"--user-data-dir={self.profile}", "--ignore-certificate-errors",
-            f"--host-resolver-rules=MAP {host} 127.0.0.1", url,
+            f"--host-resolver-rules={rules}", url,
         ]
         with open(self.log_path, "w", encoding="utf-8") as log:
             self.process = subprocess.Popen(arguments, stdout=log, stderr=log, start_new_session=True)

@@ -22,6 +22,9 @@ READY_TIMEOUT_S = 20
 # A host name that browsers resolve to 127.0.0.1 by their own settings, never
 # through the system's resolver or /etc/hosts.
 TEST_HOST = "shop.plainsight.test"
+# Real trackers' host names; the browsers resolve them to 127.0.0.1, and the
+# test certificate names them.
+TRACKER_HOSTS = ("www.facebook.com", "analytics.tiktok.com", "region1.google-analytics.com")
 STOP_TIMEOUT_S = 20
 
 
@@ -57,7 +60,8 @@ class CertificateAuthority:
         run_checked(["openssl", "req", "-newkey", "rsa:2048", "-nodes",
                      "-keyout", self.server_key, "-out", request, "-subj", "/CN=localhost"])
         with open(extensions, "w", encoding="ascii") as file:
-            file.write(f"subjectAltName=DNS:localhost,DNS:{TEST_HOST},IP:127.0.0.1\n")
+            names = ",".join(f"DNS:{host}" for host in (TEST_HOST,) + TRACKER_HOSTS)
+            file.write(f"subjectAltName=DNS:localhost,{names},IP:127.0.0.1\n")
         run_checked(["openssl", "x509", "-req", "-in", request, "-CA", self.ca_cert,
                      "-CAkey", self.ca_key, "-CAcreateserial", "-out", self.server_cert,
                      "-days", "2", "-extfile", extensions])
@@ -273,6 +277,18 @@ def archive_plaintext(path):
         records.append(zlib.decompress(data[offset + 16:offset + 16 + compressed]))
         offset += 16 + compressed
     return b"".join(records)
+
+
+def expect_equal(actual, expected, what):
+    if actual != expected:
+        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def events_by_url(events):
+    result = {}
+    for event in events:
+        result.setdefault(field(event, "url.full"), []).append(event)
+    return result
 
 
 def field(event, dotted):

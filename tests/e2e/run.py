@@ -16,7 +16,8 @@ import traceback
 
 from browsers import Chromium, Firefox
 from harness import (GET_BODY_BYTES, TEST_HOST, UPLOAD_RESPONSE_BYTES, Plainsight, Workspace,
-                     archive_plaintext, field, run_checked)
+                     archive_plaintext, events_by_url, expect_equal, field, run_checked)
+from trackers import test_chromium_trackers, test_firefox_trackers
 
 UPLOAD_BYTES = 5 * 1024 * 1024
 PYTHON = "/usr/bin/python3"
@@ -40,11 +41,6 @@ class Context:
     def curl(self, *arguments):
         return run_checked(["curl", "-sS", "--http1.1", "--cacert", self.authority.ca_cert,
                             "-o", "/dev/null", *arguments])
-
-
-def expect_equal(actual, expected, what):
-    if actual != expected:
-        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
 
 
 def expect_one_event(events, stderr):
@@ -301,13 +297,6 @@ def write_shop(context):
         file.write(PIXEL_GIF)
     with open(os.path.join(site, "done.txt"), "w", encoding="utf-8") as file:
         file.write("done\n")
-
-
-def events_by_url(events):
-    result = {}
-    for event in events:
-        result.setdefault(field(event, "url.full"), []).append(event)
-    return result
 
 
 def expect_browser_request(by_url, url, method, body_size, status, executable):
@@ -754,6 +743,8 @@ TESTS = [
     test_chromium_http2_joined_late,
     test_firefox_http1,
     test_chromium_http1,
+    test_firefox_trackers,
+    test_chromium_trackers,
     test_offsets_command,
     test_quic_send_reported,
     test_har_matches_live,

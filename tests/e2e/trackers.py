@@ -1,0 +1,100 @@
+"""End-to-end tests of tracker classification: a shop page in a real browser
+sends requests in the wire formats of the TikTok Pixel, the Meta Pixel and
+Google Analytics 4 to those trackers' real host names (resolved to
+127.0.0.1 by the browser), and one request to the shop's own API."""
+
+import os
+
+from browsers import Chromium, Firefox
+from harness import TEST_HOST, TRACKER_HOSTS, events_by_url, expect_equal, field
+
+# Each request is awaited, so the page is done when done.txt is asked for.
+TRACKER_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>plainsight tracker shop</title>
+<link rel="icon" href="data:,"></head>
+<body><p>tracker shop</p>
+<script>
+const port = location.port;
+const page = encodeURIComponent(location.href);
+
+function image(url) {
+  return new Promise(function (done) {
+    const pixel = new Image();
+    pixel.onload = pixel.onerror = done;
+    pixel.src = url;
+  });
+}
+
+async function run() {
+  await image('https://www.facebook.com:' + port + '/tr/?id=1234567890123&ev=PageView&dl=' + page +
+              '&rl=&if=false&ts=1733352000000&sw=1280&sh=720&v=2.9.180&r=stable&ec=0&o=4126');
+  await fetch('https://analytics.tiktok.com:' + port + '/api/v2/pixel', {
+    method: 'POST', mode: 'no-cors',
+    body: JSON.stringify({event: 'CompletePayment', message_id: 'messageId-1', event_id: '',
+      context: {pixel: {code: 'CPLAINSIGHT0001'}, page: {url: location.href, referrer: ''},
+                library: {name: 'pixel.js', version: '2.2.1'}},
+      properties: {value: 42.5, currency: 'EUR'}})});
+  await fetch('https://region1.google-analytics.com:' + port + '/g/collect?v=2&tid=G-PLAINSIGHT1' +
+              '&gtm=45je4cc0&_p=1733352000&cid=1234567890.1733352000&ul=en-us&sr=1280x720' +
+              '&dl=' + page + '&dt=Shop&en=page_view&_ee=1', {method: 'POST', mode: 'no-cors', body: ''});
+  await fetch('/api/cart?item=42', {method: 'POST', body: JSON.stringify({item: 42, quantity: 1})});
+  await fetch('/site/done.txt');
+}
+run();
+</script></body></html>
+"""
+
+
+def check_trackers(context, browser, executable):
+    site = context.nginx.site_directory()
+    with open(os.path.join(site, "trackers.html"), "w", encoding="utf-8") as file:
+        file.write(TRACKER_PAGE)
+    with open(os.path.join(site, "done.txt"), "w", encoding="utf-8") as file:
+        file.write("done\n")
+
+    plainsight = context.start("run", "--pid", str(os.getpid()), "--offsets-cache",
+                               os.path.join(context.directory, "offsets-cache"), name=f"{executable}-trackers")
+    try:
+        since = context.nginx.access_log_size()
+        browser.open(context.nginx.h2_url("/site/trackers.html", TEST_HOST), (TEST_HOST,) + TRACKER_HOSTS)
+        done = context.nginx.wait_for_request("/site/done.txt", 90, since)
+    finally:
+        browser.close()
+    plainsight.stop()
+    if not done:
+        raise AssertionError(f"{executable} did not finish the page:\n{browser.log()[-2000:]}")
+
+    by_host = {}
+    for event in plainsight.events():
+        by_host.setdefault(field(event, "server.address"), []).append(event)
+    page = context.nginx.h2_url("/site/trackers.html", TEST_HOST)
+    expected = {
+        "www.facebook.com": ("Meta", "PageView", "1234567890123"),
+        "analytics.tiktok.com": ("TikTok", "CompletePayment", "CPLAINSIGHT0001"),
+        "region1.google-analytics.com": ("Google", "page_view", "G-PLAINSIGHT1"),
+    }
+    for host, (vendor, event_name, account) in expected.items():
+        events = by_host.get(host, [])
+        expect_equal(len(events), 1, f"events for {host} (hosts seen: {sorted(by_host)})")
+        event = events[0]
+        expect_equal(field(event, "plainsight.tracker.vendor"), vendor, f"vendor of {host}")
+        expect_equal(field(event, "plainsight.tracker.event"), event_name, f"event of {host}")
+        expect_equal(field(event, "plainsight.tracker.account_id"), account, f"account of {host}")
+        expect_equal(field(event, "plainsight.tracker.page_url"), page, f"page URL of {host}")
+        expect_equal(field(event, "plainsight.site"), "plainsight.test", f"site of {host}")
+        expect_equal(field(event, "plainsight.third_party"), True, f"third party of {host}")
+        if not field(event, "plainsight.tracker.matched_by"):
+            raise AssertionError(f"no matched_by for {host}: {event}")
+
+    cart = events_by_url(plainsight.events()).get(context.nginx.h2_url("/api/cart?item=42", TEST_HOST), [])
+    expect_equal(len(cart), 1, "events for the shop's own API")
+    expect_equal(field(cart[0], "plainsight.tracker"), None, "tracker label of the shop's own API")
+    expect_equal(field(cart[0], "plainsight.third_party"), False, "third party of the shop's own API")
+
+
+def test_firefox_trackers(context):
+    check_trackers(context, Firefox(context.directory, context.authority.ca_cert), "firefox-esr")
+
+
+def test_chromium_trackers(context):
+    check_trackers(context, Chromium(context.directory), "chromium")
