@@ -35,7 +35,7 @@
 
 /* ---- building fields and scanning them ---- */
 
-/* One field made by hand; chain is a list of decodings ended by -1. */
+/* One field made by hand. Its chain is a list of decodings ended by -1. */
 struct test_field {
 	const char *path;
 	const char *value;
@@ -952,28 +952,56 @@ static void test_raw_body(void **state)
 	field_list_clear(&list);
 }
 
-static void test_tracker_request_without_pii(void **state)
+static void test_tracker_requests_without_pii(void **state)
 {
-	struct test_request request = {
-		.url = "https://region1.google-analytics.com/g/collect?v=2&tid=G-ABC123XYZ&gtm=45je4c20v9"
-		       "&_p=1733352000123&cid=1234567890.1733352000&sid=1733352000"
-		       "&dl=https%3A%2F%2Fshop.example%2F"
-		       "&ep.color=%23ff0000&ep.price=1234.56&ep.img=logo%402x.png&ep.sdk_version=1.2.3.4"
-		       "&ep.session_hash=" SHA256_JANE_EMAIL "&ep.uuid=550e8400-e29b-41d4-a716-446655440000",
-		.headers = {
-			{ "User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0 Safari/537.36" },
-			{ "Referer", "https://shop.example/product/42?ref=1" },
-			{ "Cookie", "_ga=GA1.1.1234567890.1733352000; sid=f81d4fae7dec11d0a76500a0c91e6bf6" },
+	static const struct test_request requests[] = {
+		{
+			.url = "https://region1.google-analytics.com/g/collect?v=2&tid=G-ABC123XYZ"
+			       "&gtm=45je4c20v9&_p=1733352000123&cid=1234567890.1733352000"
+			       "&sid=1733352000&dl=https%3A%2F%2Fshop.example%2F&ep.color=%23ff0000"
+			       "&ep.price=1234.56&ep.img=logo%402x.png&ep.sdk_version=1.2.3.4"
+			       "&ep.session_hash=" SHA256_JANE_EMAIL
+			       "&ep.uuid=550e8400-e29b-41d4-a716-446655440000",
+			.headers = {
+				{ "User-Agent",
+				  "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0 Safari/537.36" },
+				{ "Referer", "https://shop.example/product/42?ref=1" },
+				{ "Cookie", "_ga=GA1.1.1234567890.1733352000;"
+					    " sid=f81d4fae7dec11d0a76500a0c91e6bf6;"
+					    " _ga_ABC123=GS1.1.1733352000.1.1.1733352100.0.0.0" },
+			},
+		},
+		{
+			.url = "https://www.facebook.com/tr/?id=1234567890123456&ev=PageView"
+			       "&dl=https%3A%2F%2Fshop.example%2Fcart&rl=&if=false&ts=1733352000123"
+			       "&cd[content_ids]=%5B%22sku-4111%22%5D&cd[value]=129.95&sw=1920"
+			       "&sh=1080&v=2.9.176&r=stable&ec=0&o=4126"
+			       "&fbp=fb.1.1733352000123.987654321&it=1733351999000&coo=false&rqm=GET",
+		},
+		{
+			.method = "POST",
+			.url = "https://api.segment.io/v1/t",
+			.headers = { { "Content-Type", "text/plain" } },
+			.body = "{\"anonymousId\":\"0b5c7a3e-9f2d-4c1e-8a6b-2d4f6e8a0c1b\","
+				"\"event\":\"Viewed\",\"messageId\":\"ajs-next-1733352000123-4f1c2e3d\","
+				"\"sentAt\":\"2024-12-04T22:40:00.123Z\",\"context\":{\"library\":"
+				"{\"name\":\"analytics.js\",\"version\":\"npm:next-1.70.0\"},"
+				"\"page\":{\"url\":\"https://shop.example/p/42\"},"
+				"\"screen\":{\"width\":1920}},\"properties\":{\"price\":12.5,"
+				"\"ratio\":0.125,\"sku\":\"4111-1111\"}}",
 		},
 	};
-	struct field_list list;
-	struct pii_findings findings;
 
-	scan_request(&request, &list, &findings);
-	expect_no_findings(&list, &findings);
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+		struct field_list list;
+		struct pii_findings findings;
 
-	pii_findings_free(&findings);
-	field_list_clear(&list);
+		print_message("request: %s\n", requests[i].url);
+		scan_request(&requests[i], &list, &findings);
+		expect_no_findings(&list, &findings);
+		pii_findings_free(&findings);
+		field_list_clear(&list);
+	}
 }
 
 /* ---- throughput ---- */
@@ -987,8 +1015,8 @@ static double elapsed_seconds(const struct timespec *start)
 }
 
 /* Prints the scan's throughput over 4000 fields shaped like tracker
- * parameters, about 1 in 8 with personal data. The bound checked is far
- * below what any build reaches, so a shared machine does not fail it. */
+ * parameters, about 1 in 8 with personal data. The bound checked, 1 MB/s,
+ * is far below the rates measured, so a busy shared machine passes it. */
 static void test_scan_throughput(void **state)
 {
 	static const struct test_field shapes[] = {
@@ -1040,8 +1068,8 @@ static void test_scan_throughput_long_value(void **state)
 {
 	static const char event[] = "{\"event\":\"page_view\",\"ts\":1733352000123,"
 				    "\"url\":\"https://shop.example/p/42?ref=mail\","
-				    "\"title\":\"Running shoes, size 42, price 129.95 EUR\",\"v\":\"2.9.160\","
-				    "\"sid\":\"f81d4fae7dec11d0a76500a0c91e6bf6\"} ";
+				    "\"title\":\"Running shoes, size 42, price 129.95 EUR\","
+				    "\"v\":\"2.9.160\",\"sid\":\"f81d4fae7dec11d0a76500a0c91e6bf6\"} ";
 	size_t capacity = 1 << 20;
 	char *body = malloc(capacity);
 	struct field_list list = { 0 };
@@ -1101,7 +1129,7 @@ int main(void)
 		cmocka_unit_test(test_ga4_page_url_with_email),
 		cmocka_unit_test(test_form_with_encoded_json),
 		cmocka_unit_test(test_raw_body),
-		cmocka_unit_test(test_tracker_request_without_pii),
+		cmocka_unit_test(test_tracker_requests_without_pii),
 		cmocka_unit_test(test_scan_throughput),
 		cmocka_unit_test(test_scan_throughput_long_value),
 	};
