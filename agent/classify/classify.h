@@ -218,10 +218,68 @@ struct pii_findings {
 	struct pii_finding *items;
 	size_t count;
 	size_t capacity;
+	/* Set when a field had more than PII_MAX_FINDINGS_PER_FIELD findings
+	 * and the rest were dropped. */
+	bool cut;
 };
 
 /* Frees the findings' values and empties the list, keeping its storage. */
 void pii_findings_clear(struct pii_findings *findings);
 void pii_findings_free(struct pii_findings *findings);
+
+/*
+ * Detectors: patterns over every field's value (e-mail addresses, phone
+ * numbers, payment cards, IBANs, US social security numbers, IP addresses,
+ * precise locations) and the meaning of a field's name (names, addresses,
+ * dates of birth, hashed identifiers). docs/PII.md lists the rules.
+ */
+
+/* Maximum findings of one field. A body with a thousand e-mail addresses
+ * is reported by its first 64. */
+#define PII_MAX_FINDINGS_PER_FIELD 64
+
+/* Meaning of a field, from its name or from a pixel decoder. */
+enum pii_meaning {
+	PII_MEANING_NONE = 0,
+	PII_MEANING_EMAIL,
+	PII_MEANING_PHONE,
+	PII_MEANING_FIRST_NAME,
+	PII_MEANING_LAST_NAME,
+	PII_MEANING_NAME, /* full name */
+	PII_MEANING_STREET,
+	PII_MEANING_CITY,
+	PII_MEANING_STATE,
+	PII_MEANING_POSTAL_CODE,
+	PII_MEANING_COUNTRY,
+	PII_MEANING_DATE_OF_BIRTH,
+	PII_MEANING_GENDER,
+	PII_MEANING_EXTERNAL_ID, /* the site's own id of a person */
+	PII_MEANING_US_SSN,
+	PII_MEANING_LATITUDE,
+	PII_MEANING_LONGITUDE,
+	/* Meanings that rule detections out. */
+	PII_MEANING_VERSION,   /* a software version or user agent: "1.2.3.4" is no IP address */
+	PII_MEANING_RECORD_ID, /* an id or a time: 16 digits are no card number */
+};
+
+/* Returns the meaning of a field from the last name of its path:
+ * "query.ud[em]" and "body.json.user.email" mean an e-mail address. Names
+ * are compared without case, "$", "-" or camelCase. Short or ambiguous names
+ * ("fn", "ct", "st", "city", "state") need a parent that contains a
+ * person's data ("ud[ct]", "user_data.ct", "address.city") or a prefix such as
+ * "billing_city". */
+enum pii_meaning pii_meaning_of_path(const char *path);
+
+/* Returns the name of a meaning ("email", "first_name"), "" for none. */
+const char *pii_meaning_name(enum pii_meaning meaning);
+
+/* Appends the personal data found in fields to findings, ordered by field
+ * and then offset, at most one finding for each overlapping span of a field.
+ * meanings gives one meaning for each field, as a pixel decoder reads them
+ * from the tracker's protocol. It may be NULL, and PII_MEANING_NONE in it
+ * leaves the meaning to the path.
+ * Returns 0 or -ENOMEM. */
+int pii_scan(const struct field_list *fields, const enum pii_meaning *meanings,
+	     struct pii_findings *findings);
 
 #endif
