@@ -116,8 +116,8 @@ int fingerprint_key_load(struct fingerprint_key **key, const char *path)
 
 	hex = decode_hex_key(bytes, &length);
 	if (length < KEY_MIN_BYTES) {
-		log_error("fingerprint key file %s contains %zu key bytes%s; a key needs at least %d random bytes, "
-			  "raw or as %d hex digits", path, length, hex ? " as hex" : "", KEY_MIN_BYTES,
+		log_error("fingerprint key file %s contains %zu key bytes%s; a key needs at least %d random "
+			  "bytes, raw or as %d hex digits", path, length, hex ? " as hex" : "", KEY_MIN_BYTES,
 			  2 * KEY_MIN_BYTES);
 		err = -EINVAL;
 		goto cleanup;
@@ -162,7 +162,8 @@ int fingerprint_key_generate(const char *path)
 			continue;
 		if (got < 0) {
 			err = -errno;
-			log_error("failed to get random bytes for fingerprint key %s: %s", path, strerror(errno));
+			log_error("failed to get random bytes for fingerprint key %s: %s", path,
+				  strerror(errno));
 			goto cleanup;
 		}
 		filled += (size_t)got;
