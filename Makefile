@@ -59,7 +59,8 @@ SKELETONS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
-BENCH_BINS := $(BUILD)/tools/bench/tls_write_client $(BUILD)/tools/bench/tls_sink
+BENCH_BINS := $(BUILD)/tools/bench/tls_write_client $(BUILD)/tools/bench/tls_sink \
+	$(BUILD)/tools/bench/persona_scan
 
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Iagent
 FUZZ_SECONDS ?= 60
@@ -114,6 +115,12 @@ $(BUILD)/tools/bench/%: tools/bench/%.c
 	$(msg) CC $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(AGENT_CFLAGS) $< -o $@ -lssl -lcrypto
+
+# Benchmarks of pipeline stages link the agent's library.
+$(BUILD)/tools/bench/persona_scan: tools/bench/persona_scan.c $(LIB)
+	$(msg) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) -Iagent -MMD -MP $< $(LIB) -o $@ $(LDLIBS)
 
 unit-test: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done

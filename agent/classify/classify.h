@@ -282,4 +282,33 @@ const char *pii_meaning_name(enum pii_meaning meaning);
 int pii_scan(const struct field_list *fields, const enum pii_meaning *meanings,
 	     struct pii_findings *findings);
 
+/*
+ * Persona matching: a test person's known values (docs/PERSONA.md), found
+ * in a request's fields in every form a browser may send them: normalised,
+ * encoded, hashed, and two such steps deep.
+ */
+
+struct persona;
+
+/* Loads a JSON persona file and precomputes the forms of its values.
+ * Returns 0 or a negative errno, with one message logged that names the
+ * file and, for bad content, the member. */
+int persona_load(struct persona **persona, const char *path);
+
+/* Distinct texts searched for. */
+size_t persona_pattern_count(const struct persona *persona);
+
+/* Bytes of the matcher: automaton tables, patterns and their texts. */
+size_t persona_memory_bytes(const struct persona *persona);
+
+/* Finds every form of every persona value in each field of fields and
+ * appends a finding for each: category the value's kind, source
+ * "persona:<kind>", encoding the field's decodings and then the form's
+ * chain, value the normalised persona value. Each place in a field is
+ * reported once, by the longest form found there. Returns 0 or -ENOMEM,
+ * after which the findings appended so far are still valid. */
+int persona_scan(const struct persona *persona, const struct field_list *fields, struct pii_findings *findings);
+
+void persona_free(struct persona *persona);
+
 #endif
