@@ -54,7 +54,7 @@ SKELETONS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
-BENCH_BINS := $(BUILD)/tools/bench/tls_write_client $(BUILD)/tools/bench/tls_sink
+BENCH_BINS := $(BUILD)/tools/bench/tls_write_client $(BUILD)/tools/bench/tls_sink $(BUILD)/tools/bench/abp_match
 
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Iagent
 FUZZ_SECONDS ?= 60
@@ -102,6 +102,12 @@ $(BUILD)/tools/bench/%: tools/bench/%.c
 	$(msg) CC $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(AGENT_CFLAGS) $< -o $@ -lssl -lcrypto
+
+# The filter engine benchmark links the agent library, unlike the TLS tools.
+$(BUILD)/tools/bench/abp_match: tools/bench/abp_match.c $(LIB)
+	$(msg) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) -Iagent -MMD -MP $< $(LIB) -o $@ $(LDLIBS)
 
 unit-test: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
