@@ -60,7 +60,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 BENCH_BINS := $(BUILD)/tools/bench/tls_write_client $(BUILD)/tools/bench/tls_sink \
-	$(BUILD)/tools/bench/persona_scan
+	$(BUILD)/tools/bench/persona_scan $(BUILD)/tools/bench/abp_match
 
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Iagent
 FUZZ_SECONDS ?= 60
@@ -117,7 +117,7 @@ $(BUILD)/tools/bench/%: tools/bench/%.c
 	$(Q)$(CC) $(AGENT_CFLAGS) $< -o $@ -lssl -lcrypto
 
 # Benchmarks of pipeline stages link the agent's library.
-$(BUILD)/tools/bench/persona_scan: tools/bench/persona_scan.c $(LIB)
+$(BUILD)/tools/bench/persona_scan $(BUILD)/tools/bench/abp_match: $(BUILD)/tools/bench/%: tools/bench/%.c $(LIB)
 	$(msg) CC $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(AGENT_CFLAGS) -Iagent -MMD -MP $< $(LIB) -o $@ $(LDLIBS)
