@@ -1,7 +1,9 @@
 /*
- * The ELF side of the BoringSSL offset finder: maps the file read-only,
- * checks that it is a complete x86-64 ELF64 file, and reads its PT_LOAD
- * segments, build-id note, symbol tables and .eh_frame_hdr search table.
+ * The ELF side of the BoringSSL offset finder. It maps the file read-only
+ * and shared, which shows the bytes on disk without the int3 of any
+ * uprobe. It checks that the file is a complete x86-64 ELF64 file, and
+ * reads its PT_LOAD segments, build-id note, symbol tables and
+ * .eh_frame_hdr search table.
  *
  * The file may be truncated or corrupt. Every read is checked against the
  * mapped size, so a bad file yields an error, never a fault beyond the end
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/log.h"
 #include "boringssl_internal.h"
 
 #define NT_GNU_BUILD_ID_TYPE 3
@@ -195,7 +198,24 @@ int elf_image_open(struct elf_image *image, const char *path, char *reason, size
 		goto fail;
 	}
 
-	mapping = mmap(NULL, info.st_size, PROT_READ, MAP_PRIVATE, image->fd, 0);
+	/* MAP_SHARED, because the kernel writes the int3 of every uprobe
+	 * registered on the file into each private mapping of it that may
+	 * execute, read-only ones included (valid_vma() in
+	 * kernel/events/uprobes.c, Linux 6.18). A shared mapping shows the
+	 * page cache, which uprobes never change, so an agent already attached
+	 * to the file does not hide the first byte of each probed function.
+	 * NOTE: a 2025 kernel patch proposal ("uprobes: relax valid_vma check
+	 * for VM_MAYSHARE") would put the int3 into shared mappings too. If a
+	 * kernel does that, test_android_with_uprobes_attached fails. */
+	mapping = mmap(NULL, info.st_size, PROT_READ, MAP_SHARED, image->fd, 0);
+	if (mapping == MAP_FAILED && errno == ENODEV) {
+		/* FUSE rejects shared mappings of a file opened with direct I/O
+		 * unless the server sets FUSE_DIRECT_IO_ALLOW_MMAP. */
+		log_warn("%s cannot be mapped shared, so it is read through a private mapping, where an "
+			 "attached uprobe replaces the first byte of its function with int3",
+			 path);
+		mapping = mmap(NULL, info.st_size, PROT_READ, MAP_PRIVATE, image->fd, 0);
+	}
 	if (mapping == MAP_FAILED) {
 		err = -errno;
 		snprintf(reason, reason_size, "cannot map %s: %s", path, strerror(errno));

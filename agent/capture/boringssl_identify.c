@@ -21,8 +21,15 @@
  *   SSL_free       has no reports. SSL_new (the only NULL_SSL_CTX report)
  *                  inlines it on its failure paths as a call to ssl_st's
  *                  destructor followed by a call to OPENSSL_free; SSL_free
- *                  is the small function that checks its argument for NULL
- *                  and makes exactly those two calls.
+ *                  is the small function that tests rdi for NULL before
+ *                  its first call and makes exactly those two calls, the
+ *                  second a call or a tail jmp. In Android 13 and Chromium
+ *                  156 it is test rdi, rdi, call ~ssl_st, jmp OPENSSL_free.
+ *
+ * The rules need the file's bytes as they are on disk. An int3 that an
+ * attached uprobe put at a function's first byte would be taken for
+ * padding, so that function would start a byte late, and SSL_free would
+ * lose its NULL check. boringssl_elf.c maps the file shared for this.
  */
 #include <errno.h>
 #include <inttypes.h>

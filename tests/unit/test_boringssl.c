@@ -4,10 +4,12 @@
  * not BoringSSL, truncated and corrupted copies, the build-id cache, and
  * the printed description.
  *
- * Tests that need a library that is not installed are skipped. Debian 12
- * packages: android-libboringssl (13.0.0+r24) for the symbol comparison;
- * the Google Cloud SDK's gRPC module and Spanner emulator, if present,
- * carry two more stripped BoringSSL builds.
+ * Tests that need a library that is not installed are skipped, and so is
+ * the test with uprobes when perf_event_open() rejects them (it needs
+ * CAP_PERFMON or root). Debian 12 packages: android-libboringssl
+ * (13.0.0+r24) for the symbol comparison. The Google Cloud SDK's gRPC
+ * module and Spanner emulator, if present, carry two more stripped
+ * BoringSSL builds.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,11 +22,13 @@
 #include <ftw.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <linux/perf_event.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "capture/boringssl.h"
@@ -234,6 +238,79 @@ static void test_android_stripped_copy(void **state)
 	assert_function(&offsets.ssl_write, read_symbol(ANDROID_LIBSSL, "SSL_write"));
 	assert_function(&offsets.ssl_read, read_symbol(ANDROID_LIBSSL, "SSL_read"));
 	assert_function(&offsets.ssl_free, read_symbol(ANDROID_LIBSSL, "SSL_free"));
+	free(copy);
+}
+
+/* Registers a uprobe at a file offset of path, for this process only,
+ * through the perf "uprobe" PMU. Returns the perf event's descriptor, or
+ * -1 with errno set. */
+static int open_uprobe(const char *path, uint64_t offset)
+{
+	struct perf_event_attr attr;
+	unsigned int type;
+	FILE *file;
+
+	file = fopen("/sys/bus/event_source/devices/uprobe/type", "r");
+	if (!file)
+		return -1;
+	if (fscanf(file, "%u", &type) != 1) {
+		fclose(file);
+		errno = ENODEV;
+		return -1;
+	}
+	fclose(file);
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = type;
+	attr.config1 = (uint64_t)(uintptr_t)path; /* uprobe_path */
+	attr.config2 = offset;                    /* probe_offset */
+	return syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* While a uprobe is registered on a file, the kernel writes an int3 at
+ * the probed offset into every private mapping of that file that may be
+ * executed, including a read-only one made after the probe (Linux 6.18,
+ * kernel/events/uprobes.c, valid_vma()). The finder must read the file as
+ * it is on disk: an int3 in place of SSL_free's first byte made it miss
+ * SSL_free in Chromium 156 while an agent was attached. The probes go on a
+ * copy, so that no other process gets them. */
+static void test_android_with_uprobes_attached(void **state)
+{
+	static const char *const names[] = { "SSL_write", "SSL_read", "SSL_free", "SSL_shutdown" };
+	char *copy = make_path("libssl-probed.so");
+	struct symbol_addresses expected[4];
+	struct tls_offsets offsets;
+	uint8_t *bytes;
+	size_t size, i;
+	int probes[4];
+
+	if (!exists(ANDROID_LIBSSL))
+		skip();
+	bytes = read_whole_file(ANDROID_LIBSSL, &size);
+	write_whole_file(copy, bytes, size);
+	free(bytes);
+
+	for (i = 0; i < 4; i++) {
+		expected[i] = read_symbol(copy, names[i]);
+		probes[i] = open_uprobe(copy, expected[i].offset);
+		if (probes[i] < 0) {
+			print_message("uprobe on %s: %s\n", names[i], strerror(errno));
+			while (i-- > 0)
+				close(probes[i]);
+			free(copy);
+			skip();
+		}
+	}
+
+	assert_int_equal(boringssl_find_offsets(copy, true, &offsets, reason, sizeof(reason)), 0);
+	assert_function(&offsets.ssl_write, expected[0]);
+	assert_function(&offsets.ssl_read, expected[1]);
+	assert_function(&offsets.ssl_free, expected[2]);
+	assert_function(&offsets.ssl_shutdown, expected[3]);
+
+	for (i = 0; i < 4; i++)
+		close(probes[i]);
 	free(copy);
 }
 
@@ -461,7 +538,8 @@ static void test_cache_ignores_bad_entries(void **state)
 	char *cache_dir = make_path("cache-bad"), *entry;
 	struct tls_offsets offsets;
 	static const char *const replacements[][2] = {
-		{ "plainsight-boringssl-offsets 1", "plainsight-boringssl-offsets 999" },
+		{ "plainsight-boringssl-offsets 2", "plainsight-boringssl-offsets 999" },
+		{ "plainsight-boringssl-offsets 2", "plainsight-boringssl-offsets 1" },
 		{ "result 0", "result 7" },
 		{ "ssl_write 0x", "ssl_write zz" },
 		{ "ignore-symbols 1", "garbage line" },
@@ -599,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_android_error_sites_match_symbols),
 		cmocka_unit_test(test_android_symbols_used),
 		cmocka_unit_test(test_android_stripped_copy),
+		cmocka_unit_test(test_android_with_uprobes_attached),
 		cmocka_unit_test(test_ls_not_found),
 		cmocka_unit_test(test_openssl_not_found_without_symbols),
 		cmocka_unit_test(test_non_elf_rejected),

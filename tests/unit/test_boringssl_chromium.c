@@ -1,7 +1,8 @@
 /*
  * The BoringSSL offset finder on Debian's Chromium, a 300 MB stripped
  * executable: the functions are found, the result for the build checked by
- * hand matches, and the second lookup comes from the cache. Skipped when
+ * hand matches, also with uprobes attached at those functions, and the
+ * second lookup comes from the cache. Skipped when
  * /usr/lib/chromium/chromium is not installed.
  *
  * The first scan of Chromium 156 took 0.2 to 0.6 s on a 2-vCPU VM
@@ -16,11 +17,13 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <linux/perf_event.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,6 +110,75 @@ static void test_chromium_found(void **state)
 	assert_offset_matches_vaddr(&offsets.ssl_shutdown);
 }
 
+/* Registers a uprobe at a file offset of path, for this process only,
+ * through the perf "uprobe" PMU. Returns the perf event's descriptor, or
+ * -1 with errno set. */
+static int open_uprobe(const char *path, uint64_t offset)
+{
+	struct perf_event_attr attr;
+	unsigned int type;
+	FILE *file;
+
+	file = fopen("/sys/bus/event_source/devices/uprobe/type", "r");
+	if (!file)
+		return -1;
+	if (fscanf(file, "%u", &type) != 1) {
+		fclose(file);
+		errno = ENODEV;
+		return -1;
+	}
+	fclose(file);
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = type;
+	attr.config1 = (uint64_t)(uintptr_t)path; /* uprobe_path */
+	attr.config2 = offset;                    /* probe_offset */
+	return syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* The int3 of a uprobe shows in every private mapping of the file made
+ * while the probe is registered. Through such a mapping, with an agent
+ * attached to Chromium, the finder placed SSL_write and SSL_read a byte
+ * late and missed SSL_free. The probes here are for this process only,
+ * so Chromium processes running elsewhere get no int3 from them. Needs
+ * CAP_PERFMON or root. */
+static void test_chromium_with_uprobes_attached(void **state)
+{
+	static const uint64_t checked[] = { CHECKED_SSL_WRITE, CHECKED_SSL_READ, CHECKED_SSL_FREE,
+					    CHECKED_SSL_SHUTDOWN };
+	struct tls_offsets offsets;
+	int probes[4];
+	size_t i;
+
+	if (access(CHROMIUM, R_OK) != 0)
+		skip();
+	if (boringssl_find_offsets(CHROMIUM, false, &offsets, reason, sizeof(reason)) != 0)
+		fail_msg("%s", reason);
+	if (strcmp(offsets.build_id, CHECKED_BUILD_ID) != 0)
+		skip(); /* the probe offsets are known for the checked build only */
+
+	for (i = 0; i < 4; i++) {
+		probes[i] = open_uprobe(CHROMIUM, checked[i] - 0x1000); /* file offset, as above */
+		if (probes[i] < 0) {
+			print_message("uprobe at 0x%llx: %s\n", (unsigned long long)checked[i], strerror(errno));
+			while (i-- > 0)
+				close(probes[i]);
+			skip();
+		}
+	}
+
+	if (boringssl_find_offsets(CHROMIUM, false, &offsets, reason, sizeof(reason)) != 0)
+		fail_msg("%s", reason);
+	assert_int_equal(offsets.ssl_write.vaddr, CHECKED_SSL_WRITE);
+	assert_int_equal(offsets.ssl_read.vaddr, CHECKED_SSL_READ);
+	assert_int_equal(offsets.ssl_free.vaddr, CHECKED_SSL_FREE);
+	assert_int_equal(offsets.ssl_shutdown.vaddr, CHECKED_SSL_SHUTDOWN);
+
+	for (i = 0; i < 4; i++)
+		close(probes[i]);
+}
+
 static void test_chromium_cached(void **state)
 {
 	struct tls_offsets scanned, cached;
@@ -167,6 +239,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chromium_found),
+		cmocka_unit_test(test_chromium_with_uprobes_attached),
 		cmocka_unit_test(test_chromium_cached),
 		cmocka_unit_test(test_chromium_describe),
 	};
