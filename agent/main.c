@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "extract/extract.h"
 #include "output/output.h"
+#include "policy/policy.h"
 #include "source/archive.h"
 #include "source/har.h"
 #include "stream/stream.h"
@@ -29,6 +30,8 @@
 #define ARCHIVE_FLUSH_INTERVAL_MS 1000
 #define MAX_LISTED 256
 #define MAX_VENDOR_FILES 8
+#define MAX_FILTER_LISTS 8
+
 
 enum command { COMMAND_RUN, COMMAND_CAPTURE, COMMAND_REPLAY, COMMAND_OFFSETS };
 
@@ -48,6 +51,13 @@ struct settings {
 	bool print_fields;        /* --fields: add the extracted fields to each event */
 	const char *vendor_files[MAX_VENDOR_FILES]; /* --vendors, after the built-in table */
 	size_t vendor_file_count;
+	const char *fingerprint_key_path; /* --fingerprint-key; NULL: the default key */
+	const char *policy_path;          /* --policy; NULL: the default policy */
+	const char *persona_path;         /* --persona */
+	bool keep_values;                 /* --keep-values: print personal data as captured */
+	const char *filter_lists[MAX_FILTER_LISTS]; /* --filter-list; none given: the defaults */
+	size_t filter_list_count;
+	bool no_filter_lists;
 	uint32_t max_decoded_body_bytes; /* 0: the extract stage's default */
 };
 
@@ -88,6 +98,20 @@ static void print_usage(FILE *stream)
 		"                         they hold the values as sent, personal data too\n"
 		"  --vendors FILE         vendor table entries that extend or replace the\n"
 		"                         built-in ones (repeatable; docs/VENDORS.md)\n"
+		"  --filter-list FILE     Adblock Plus filter list for trackers the vendor\n"
+		"                         table does not name (repeatable; default: the\n"
+		"                         EasyPrivacy and EasyList of Debian's\n"
+		"                         webext-ublock-origin-firefox package)\n"
+		"  --no-filter-lists      label trackers by the vendor table alone\n"
+		"  --persona FILE         a test person's values, found in every form they\n"
+		"                         are sent in: encoded, hashed (docs/PERSONA.md)\n"
+		"  --policy FILE          severity rules by site, vendor and category\n"
+		"                         (docs/POLICY.md)\n"
+		"  --fingerprint-key FILE key of the personal-data fingerprints, shared by\n"
+		"                         a fleet (default " FINGERPRINT_KEY_DEFAULT_PATH ",\n"
+		"                         created when missing)\n"
+		"  --keep-values          print personal data, cookies and credentials as\n"
+		"                         captured instead of redacted (files made 0600)\n"
 		"  --body-keep BYTES      body bytes kept per message for --fields\n"
 		"                         (default 1M)\n"
 		"  --max-decoded-body BYTES  body bytes decoded at most (gzip, deflate, br);\n"
@@ -165,6 +189,12 @@ enum long_option {
 	OPTION_IGNORE_SYMBOLS,
 	OPTION_FIELDS,
 	OPTION_VENDORS,
+	OPTION_FILTER_LIST,
+	OPTION_NO_FILTER_LISTS,
+	OPTION_FINGERPRINT_KEY,
+	OPTION_POLICY,
+	OPTION_KEEP_VALUES,
+	OPTION_PERSONA,
 	OPTION_MAX_DECODED_BODY,
 	OPTION_BODY_KEEP,
 };
@@ -186,6 +216,12 @@ static const struct option long_options[] = {
 	{ "ignore-symbols", no_argument, NULL, OPTION_IGNORE_SYMBOLS },
 	{ "fields", no_argument, NULL, OPTION_FIELDS },
 	{ "vendors", required_argument, NULL, OPTION_VENDORS },
+	{ "filter-list", required_argument, NULL, OPTION_FILTER_LIST },
+	{ "no-filter-lists", no_argument, NULL, OPTION_NO_FILTER_LISTS },
+	{ "fingerprint-key", required_argument, NULL, OPTION_FINGERPRINT_KEY },
+	{ "policy", required_argument, NULL, OPTION_POLICY },
+	{ "keep-values", no_argument, NULL, OPTION_KEEP_VALUES },
+	{ "persona", required_argument, NULL, OPTION_PERSONA },
 	{ "max-decoded-body", required_argument, NULL, OPTION_MAX_DECODED_BODY },
 	{ "body-keep", required_argument, NULL, OPTION_BODY_KEEP },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -279,6 +315,26 @@ static int apply_option(struct settings *settings, int option, const char *value
 		if (settings->vendor_file_count == MAX_VENDOR_FILES)
 			return invalid_value("--vendors", value, "at most 8 vendor files");
 		settings->vendor_files[settings->vendor_file_count++] = value;
+		return 0;
+	case OPTION_FILTER_LIST:
+		if (settings->filter_list_count == MAX_FILTER_LISTS)
+			return invalid_value("--filter-list", value, "at most 8 filter lists");
+		settings->filter_lists[settings->filter_list_count++] = value;
+		return 0;
+	case OPTION_NO_FILTER_LISTS:
+		settings->no_filter_lists = true;
+		return 0;
+	case OPTION_FINGERPRINT_KEY:
+		settings->fingerprint_key_path = value;
+		return 0;
+	case OPTION_POLICY:
+		settings->policy_path = value;
+		return 0;
+	case OPTION_KEEP_VALUES:
+		settings->keep_values = true;
+		return 0;
+	case OPTION_PERSONA:
+		settings->persona_path = value;
 		return 0;
 	case OPTION_MAX_DECODED_BODY:
 		if (parse_bytes(value, 1u << 30, &bytes))
@@ -443,6 +499,10 @@ struct pipeline {
 	uint64_t archive_errors;
 	uint64_t extract_errors; /* requests classified without their fields */
 	struct classifier *classifier;
+	struct policy *policy;
+	struct fingerprint_key *key;
+	struct policy_settings policy_settings;
+	uint64_t policy_errors; /* events written without findings or redaction */
 	bool print_fields;
 	size_t body_keep_bytes; /* as the stream stage keeps, for HAR entries too */
 	struct extract_limits limits;
@@ -534,7 +594,8 @@ static void classify_exchange(const struct pipeline *pipeline, const struct http
 	};
 
 	split_url(url, host, sizeof(host), &request.target);
-	classifier_run(pipeline->classifier, &request, result);
+	if (classifier_run(pipeline->classifier, &request, result) != 0)
+		log_warn("out of memory: the personal data of a request was not scanned completely");
 	free(url);
 }
 
@@ -542,8 +603,13 @@ static void write_event(void *user, const struct http_exchange *exchange)
 {
 	struct pipeline *pipeline = user;
 	struct field_list fields = { 0 };
-	struct classification classification;
-	struct event_annotations annotations = { .classification = &classification };
+	struct classification classification = { 0 };
+	struct policy_result policy = { 0 };
+	struct event_annotations annotations = {
+		.classification = &classification,
+		.policy = &policy,
+		.scanned_fields = &fields,
+	};
 	int error;
 
 	if (extract_fields(pipeline, exchange, &fields) != 0) {
@@ -553,7 +619,17 @@ static void write_event(void *user, const struct http_exchange *exchange)
 	classify_exchange(pipeline, exchange, &fields, &classification);
 	if (pipeline->print_fields)
 		annotations.fields = &fields;
+	if (policy_apply(&pipeline->policy_settings, &classification, &fields, &policy) != 0) {
+		/* Without a redactor nothing may be printed that could hold
+		 * personal data: the event goes out without its fields. */
+		pipeline->policy_errors++;
+		annotations.fields = NULL;
+		annotations.policy = NULL;
+		log_warn("out of memory: a request's findings were not fingerprinted; its event is written without them");
+	}
 	error = event_writer_write(pipeline->events, exchange, &annotations);
+	policy_result_clear(&policy);
+	classification_clear(&classification);
 	field_list_clear(&fields);
 	note_event_error(pipeline, error);
 }
@@ -589,13 +665,27 @@ static int pipeline_open(struct pipeline *pipeline, const struct settings *setti
 	struct classifier_options classifier_options = {
 		.vendor_files = settings->vendor_files,
 		.vendor_file_count = settings->vendor_file_count,
+		.filter_lists = settings->filter_list_count ? settings->filter_lists : NULL,
+		.filter_list_count = settings->filter_list_count,
+		.no_filter_lists = settings->no_filter_lists,
+		.persona_path = settings->persona_path,
 	};
 	int error;
 
 	pipeline->sink.write = pipeline_write;
 	error = classifier_new(&classifier_options, &pipeline->classifier);
+	if (!error && settings->policy_path)
+		error = policy_load(&pipeline->policy, settings->policy_path);
+	if (!error)
+		error = fingerprint_key_open(&pipeline->key, settings->fingerprint_key_path);
 	if (error)
 		return error;
+	pipeline->policy_settings = (struct policy_settings){
+		.policy = pipeline->policy,
+		.key = pipeline->key,
+		.keep_values = settings->keep_values,
+	};
+	event_options.keep_values = settings->keep_values;
 	pipeline->print_fields = settings->print_fields;
 	pipeline->body_keep_bytes = settings->stream.body_keep_bytes;
 	extract_default_limits(&pipeline->limits);
@@ -618,6 +708,8 @@ static void pipeline_close(struct pipeline *pipeline)
 	stream_free(pipeline->stream);
 	event_writer_close(pipeline->events);
 	classifier_free(pipeline->classifier);
+	policy_free(pipeline->policy);
+	fingerprint_key_free(pipeline->key);
 }
 
 static void log_stream_stats(const struct pipeline *pipeline)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "../extract/extract.h"
+#include "../filters/filters.h"
 
 #define SITE_BYTES 256
 
@@ -143,6 +144,33 @@ void decoder_run(const struct decoder *decoder, const struct field_list *fields,
 		 struct pixel_report *report);
 
 /*
+ * Filter lists (EasyPrivacy, EasyList) for trackers the vendor table does
+ * not name, one filter engine per list.
+ */
+
+#define FILTER_MATCHED_BY_BYTES 512
+
+struct filter_lists;
+
+struct filter_list_verdict {
+	const char *category; /* "tracking" (EasyPrivacy) or "advertising" (EasyList) */
+	char matched_by[FILTER_MATCHED_BY_BYTES]; /* "easyprivacy.txt: ||stats.example^" */
+};
+
+/* The lists Debian's webext-ublock-origin-firefox package installs. */
+extern const char *const filter_list_defaults[];
+
+/* Loads count lists from paths, or the default lists when paths is NULL;
+ * a default list that is not installed is skipped with a warning. Returns
+ * 0 or a negative errno with one message logged. */
+int filter_lists_load(struct filter_lists **lists, const char *const *paths, size_t count);
+void filter_lists_free(struct filter_lists *lists);
+
+/* Finds the first list that blocks request. */
+bool filter_lists_match(const struct filter_lists *lists, const struct filter_request *request,
+			struct filter_list_verdict *verdict);
+
+/*
  * The classifier: site context, vendor table, filter lists and decoders
  * together, one call per request.
  */
@@ -151,6 +179,13 @@ struct classifier_options {
 	/* Vendor files that extend or override the built-in table, in order. */
 	const char *const *vendor_files;
 	size_t vendor_file_count;
+	/* Filter lists; NULL for the defaults. */
+	const char *const *filter_lists;
+	size_t filter_list_count;
+	bool no_filter_lists;
+	/* A test person's values to find in every form (docs/PERSONA.md), or
+	 * NULL. */
+	const char *persona_path;
 };
 
 struct classify_request {
@@ -178,15 +213,24 @@ struct classification {
 	bool tracker; /* label describes a tracker */
 	bool browser; /* the browser's own traffic; label names the service */
 	struct tracker_label label;
+	char matched_by[FILTER_MATCHED_BY_BYTES]; /* label.matched_by of a filter */
+	struct pii_findings *pii; /* personal data found; owned, see classification_clear */
 };
 
+struct pii_findings;
 struct classifier;
 
 /* Loads the built-in tables, then the options' files. Returns 0 or a
  * negative errno with one message logged. */
 int classifier_new(const struct classifier_options *options, struct classifier **classifier);
-void classifier_run(const struct classifier *classifier, const struct classify_request *request,
-		    struct classification *result);
+/* Classifies one request. result must be zeroed or cleared before the
+ * first call. Returns 0, or -ENOMEM when the personal-data scan could not
+ * finish (the labels are complete, the findings are not). */
+int classifier_run(const struct classifier *classifier, const struct classify_request *request,
+		   struct classification *result);
+
+/* Frees what a classification owns. */
+void classification_clear(struct classification *result);
 void classifier_free(struct classifier *classifier);
 
 /*

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "output.h"
+#include "internal.h"
 
 #define HTTPS_DEFAULT_PORT 443
 
@@ -99,6 +99,16 @@ static cJSON *object_at(cJSON *parent, const char *name)
 	cJSON *child = cJSON_GetObjectItemCaseSensitive(parent, name);
 
 	return child ? child : cJSON_AddObjectToObject(parent, name);
+}
+
+cJSON *event_object_at(cJSON *parent, const char *name)
+{
+	return object_at(parent, name);
+}
+
+void event_add_text(cJSON *object, const char *name, const char *text)
+{
+	add_text(object, name, text);
 }
 
 static void format_timestamp(uint64_t time_ns, char *text, size_t size)
@@ -483,6 +493,10 @@ static void add_label(cJSON *event, const struct classification *classification)
 		add_text(object, "vendor", label->entry->vendor);
 		add_text(object, "product", label->entry->product);
 		add_text(object, "company", label->entry->company);
+	} else if (classification->site.server[0]) {
+		/* A filter list names no vendor: the registrable domain is the
+		 * best lead to who runs the service. */
+		add_text(object, "domain", classification->site.server);
 	}
 	if (classification->tracker)
 		add_text(object, "category", label->category);
@@ -526,6 +540,8 @@ char *event_format(const struct http_exchange *exchange, const char *host_name, 
 	}
 	if (annotations && annotations->fields)
 		add_fields(event, annotations->fields);
+	if (annotations)
+		event_add_findings(event, annotations);
 
 	text = cJSON_PrintUnformatted(event);
 	cJSON_Delete(event);

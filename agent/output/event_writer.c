@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -39,6 +40,10 @@ struct event_writer *event_writer_open(const struct event_writer_options *option
 		 * capture archive. */
 		int fd = open(options->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
+		/* An existing file keeps its mode, unless it is to receive
+		 * personal data as captured. */
+		if (fd >= 0 && options->keep_values && fchmod(fd, 0600) != 0)
+			log_warn("cannot make events file %s private (mode 0600): %s", options->path, strerror(errno));
 		writer->file = fd >= 0 ? fdopen(fd, "a") : NULL;
 		if (fd >= 0 && !writer->file)
 			close(fd);
@@ -50,6 +55,9 @@ struct event_writer *event_writer_open(const struct event_writer_options *option
 		writer->owns_file = true;
 	} else {
 		writer->file = stdout;
+		if (options->keep_values)
+			log_warn("--keep-values prints personal data as captured to standard output; prefer -o FILE, "
+				 "which is created with mode 0600");
 	}
 	*error = 0;
 	return writer;

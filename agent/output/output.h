@@ -11,11 +11,13 @@
 
 #include "../classify/classify.h"
 #include "../extract/extract.h"
+#include "../policy/policy.h"
 #include "../stream/stream.h"
 
 struct event_writer_options {
 	const char *path;      /* events file (appended to), or NULL for stdout */
 	const char *host_name; /* host.name of every event */
+	bool keep_values;      /* events hold personal data: the file is made 0600 */
 };
 
 struct event_writer;
@@ -28,6 +30,10 @@ struct event_annotations {
 	const struct field_list *fields;  /* printed as plainsight.fields */
 	/* plainsight.site, .third_party, .tracker, .browser_traffic */
 	const struct classification *classification;
+	/* plainsight.severity and plainsight.pii, and the redaction of every
+	 * value printed; the findings' paths are those of scanned_fields. */
+	const struct policy_result *policy;
+	const struct field_list *scanned_fields;
 };
 
 /* Writes one event. Returns 0 or a negative errno. */

@@ -146,27 +146,50 @@ static int write_all(int fd, const uint8_t *bytes, size_t length)
 	return 0;
 }
 
-int fingerprint_key_generate(const char *path)
+/* Fills bytes from getrandom(2). Without GRND_NONBLOCK, getrandom waits
+ * until the kernel's pool is initialised, so an early boot never yields a
+ * weak key. Returns 0 or a negative errno. */
+static int random_bytes(uint8_t *bytes, size_t length)
 {
-	uint8_t bytes[GENERATED_KEY_BYTES];
 	size_t filled = 0;
-	int err = 0;
-	int fd;
 
-	/* Without GRND_NONBLOCK, getrandom waits until the kernel's pool is
-	 * initialised, so an early boot never yields a weak key. */
-	while (filled < sizeof(bytes)) {
-		ssize_t got = getrandom(bytes + filled, sizeof(bytes) - filled, 0);
+	while (filled < length) {
+		ssize_t got = getrandom(bytes + filled, length - filled, 0);
 
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0) {
-			err = -errno;
-			log_error("failed to get random bytes for fingerprint key %s: %s", path,
-				  strerror(errno));
-			goto cleanup;
-		}
+		if (got < 0)
+			return -errno;
 		filled += (size_t)got;
+	}
+	return 0;
+}
+
+int fingerprint_key_random(struct fingerprint_key **key)
+{
+	uint8_t bytes[GENERATED_KEY_BYTES];
+	int err;
+
+	*key = NULL;
+	err = random_bytes(bytes, sizeof(bytes));
+	if (err)
+		log_error("failed to get random bytes for a fingerprint key: %s", strerror(-err));
+	else
+		err = fingerprint_key_from_bytes(key, bytes, sizeof(bytes));
+	OPENSSL_cleanse(bytes, sizeof(bytes));
+	return err;
+}
+
+int fingerprint_key_generate(const char *path)
+{
+	uint8_t bytes[GENERATED_KEY_BYTES];
+	int err;
+	int fd;
+
+	err = random_bytes(bytes, sizeof(bytes));
+	if (err) {
+		log_error("failed to get random bytes for fingerprint key %s: %s", path, strerror(-err));
+		goto cleanup;
 	}
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

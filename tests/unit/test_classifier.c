@@ -176,7 +176,7 @@ static void classify(const char *url, const char *content_type, const char *body
 	extract_default_limits(&limits);
 	assert_int_equal(extract_request_fields(&request, &limits, fields), 0);
 	split(url, host, host_size, &classify_request.target);
-	classifier_run(classifier, &classify_request, result);
+	assert_int_equal(classifier_run(classifier, &classify_request, result), 0);
 }
 
 static void check_identity(const struct pixel_case *test, const struct pixel_report *pixel)
@@ -204,7 +204,7 @@ static void test_pixels(void **state)
 	for (size_t c = 0; c < sizeof(pixel_cases) / sizeof(pixel_cases[0]); c++) {
 		const struct pixel_case *test = &pixel_cases[c];
 		struct field_list fields = { 0 };
-		struct classification result;
+		struct classification result = { 0 };
 		char host[256];
 
 		classify(test->url, test->content_type, test->body, test->referer, &fields, &result, host,
@@ -226,6 +226,7 @@ static void test_pixels(void **state)
 			assert_null(result.label.pixel.page_url);
 		check_identity(test, &result.label.pixel);
 		field_list_clear(&fields);
+		classification_clear(&result);
 	}
 }
 
@@ -241,7 +242,7 @@ static void test_not_trackers(void **state)
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		struct field_list fields = { 0 };
-		struct classification result;
+		struct classification result = { 0 };
 		char host[256];
 
 		classify(urls[i], NULL, NULL, "https://shop.example/", &fields, &result, host, sizeof(host));
@@ -249,6 +250,7 @@ static void test_not_trackers(void **state)
 			fail_msg("%s: labelled as %s", urls[i], result.label.matched_by);
 		assert_string_equal(result.site.site, "shop.example");
 		field_list_clear(&fields);
+		classification_clear(&result);
 	}
 }
 
@@ -262,7 +264,7 @@ static void test_browser_traffic(void **state)
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		struct field_list fields = { 0 };
-		struct classification result;
+		struct classification result = { 0 };
 		char host[256];
 
 		classify(urls[i], NULL, NULL, NULL, &fields, &result, host, sizeof(host));
@@ -270,6 +272,7 @@ static void test_browser_traffic(void **state)
 			fail_msg("%s: not labelled as browser traffic", urls[i]);
 		assert_string_equal(result.label.entry->category, "browser");
 		field_list_clear(&fields);
+		classification_clear(&result);
 	}
 }
 
@@ -285,7 +288,7 @@ static void test_override(void **state)
 	const char *files[1] = { path };
 	struct classifier *custom;
 	struct field_list fields = { 0 };
-	struct classification result;
+	struct classification result = { 0 };
 	char host[256];
 	struct classifier *saved = classifier;
 
@@ -303,6 +306,7 @@ static void test_override(void **state)
 	assert_true(result.tracker);
 	assert_string_equal(result.label.entry->vendor, "Shop Stats");
 	field_list_clear(&fields);
+	classification_clear(&result);
 	classifier_free(custom);
 }
 
