@@ -95,9 +95,9 @@ static void count_filter(struct filter_stats *stats, uint16_t flags)
 		stats->regex++;
 }
 
-/* Stores a parsed network filter. Returns 0, -EINVAL with *reason set, or
- * -ENOMEM. */
-static int store_filter(struct filter_engine *engine, const struct parsed_filter *parsed, const char **reason)
+/* Stores a parsed network filter. Returns 0, -ENOMEM, or -EINVAL with
+ * parsed->reason and parsed->detail set. */
+static int store_filter(struct filter_engine *engine, struct parsed_filter *parsed, char *message, size_t size)
 {
 	struct filter filter = { .types = parsed->types, .flags = parsed->flags };
 	struct stored_line line = { .bytes = parsed->text };
@@ -109,8 +109,12 @@ static int store_filter(struct filter_engine *engine, const struct parsed_filter
 	rc = grow((void **)&engine->filters, &engine->filter_capacity, engine->filter_count + 1, sizeof(filter));
 	if (rc == 0 && regex)
 		rc = grow((void **)&engine->regexes, &engine->regex_capacity, engine->regex_count + 1, sizeof(code));
-	if (rc == 0 && regex)
-		rc = regex_compile(parsed->pattern, parsed->pattern_length, match_case, &code, reason);
+	if (rc == 0 && regex) {
+		rc = regex_compile(parsed->pattern, parsed->pattern_length, match_case, &code, message, size);
+		parsed->reason = "invalid regular expression";
+		parsed->detail = message;
+		parsed->detail_length = strlen(message);
+	}
 	if (rc < 0)
 		return rc;
 
@@ -125,8 +129,8 @@ static int store_filter(struct filter_engine *engine, const struct parsed_filter
 	filter.pattern_length = (uint32_t)parsed->pattern_length;
 	if (parsed->domains) {
 		rc = domains_store(engine, &line, parsed->domains, parsed->domains_length, &filter);
-		if (rc == -EINVAL)
-			*reason = "too many domains";
+		parsed->reason = "too many domains";
+		parsed->detail = NULL;
 		if (rc < 0)
 			goto cleanup;
 	}
@@ -154,7 +158,7 @@ static void report_invalid(struct filter_engine *engine, const struct parsed_fil
 	engine->warnings_left--;
 
 	if (parsed->detail)
-		log_warn("%s: invalid filter \"%.*s%s\": %s: %.*s", origin ? origin : "filter", quoted, parsed->text,
+		log_warn("%s: invalid filter \"%.*s%s\": %s (%.*s)", origin ? origin : "filter", quoted, parsed->text,
 			 (size_t)quoted < parsed->text_length ? "..." : "", parsed->reason,
 			 (int)parsed->detail_length, parsed->detail);
 	else
@@ -165,7 +169,7 @@ static void report_invalid(struct filter_engine *engine, const struct parsed_fil
 int filter_engine_add(struct filter_engine *engine, const char *line, size_t length, const char *origin)
 {
 	struct parsed_filter parsed;
-	const char *reason = NULL;
+	char message[160] = "";
 	int rc;
 
 	switch (parse_line(line, length, &parsed)) {
@@ -179,6 +183,9 @@ int filter_engine_add(struct filter_engine *engine, const char *line, size_t len
 		return FILTER_SKIPPED;
 	case LINE_DROPPED:
 		engine->stats.unsupported++;
+		log_debug("%s: dropped filter \"%.*s\": %s (%.*s)", origin ? origin : "filter",
+			  parsed.text_length > QUOTE_MAX_BYTES ? QUOTE_MAX_BYTES : (int)parsed.text_length, parsed.text,
+			  parsed.reason, (int)parsed.detail_length, parsed.detail ? parsed.detail : "");
 		return FILTER_DROPPED;
 	case LINE_INVALID:
 		report_invalid(engine, &parsed, origin);
@@ -187,12 +194,9 @@ int filter_engine_add(struct filter_engine *engine, const char *line, size_t len
 		break;
 	}
 
-	rc = store_filter(engine, &parsed, &reason);
-	if (rc == -EINVAL) {
-		parsed.reason = reason;
-		parsed.detail = NULL;
+	rc = store_filter(engine, &parsed, message, sizeof(message));
+	if (rc == -EINVAL)
 		report_invalid(engine, &parsed, origin);
-	}
 	return rc < 0 ? rc : FILTER_ADDED;
 }
 

@@ -253,7 +253,10 @@ void pattern_for_each_token(const char *pattern, size_t length, uint16_t flags, 
 bool pattern_match(const char *pattern, size_t length, uint16_t flags, const struct url_view *url);
 
 /* regex.c */
-int regex_compile(const char *source, size_t length, bool match_case, pcre2_code **code, const char **reason);
+/* Compiles a regular expression filter's source. On failure, message gets
+ * PCRE2's explanation. Returns 0, -EINVAL or -ENOMEM. */
+int regex_compile(const char *source, size_t length, bool match_case, pcre2_code **code, char *message,
+		  size_t size);
 void regex_for_each_token(const char *source, size_t length, token_callback callback, void *context);
 bool regex_match(const pcre2_code *code, const char *subject, size_t length);
 

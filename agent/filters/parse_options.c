@@ -162,9 +162,9 @@ static enum line_kind apply_rule(const struct option_rule *rule, const struct op
 	}
 	case OPTION_DOMAIN:
 		if (item->negated)
-			return fail(parsed, LINE_INVALID, "domain= cannot be negated", item);
+			return fail(parsed, LINE_INVALID, "option cannot be negated", item);
 		if (parsed->domains)
-			return fail(parsed, LINE_INVALID, "domain= given twice", item);
+			return fail(parsed, LINE_INVALID, "option given twice", item);
 		parsed->domains = item->value;
 		parsed->domains_length = item->value_length;
 		return check_domain_list(item, parsed);
@@ -174,7 +174,7 @@ static enum line_kind apply_rule(const struct option_rule *rule, const struct op
 		return LINE_NETWORK;
 	case OPTION_IMPORTANT:
 		if (item->negated)
-			return fail(parsed, LINE_INVALID, "important cannot be negated", item);
+			return fail(parsed, LINE_INVALID, "option cannot be negated", item);
 		parsed->flags |= FILTER_IMPORTANT;
 		return LINE_NETWORK;
 	case OPTION_COSMETIC:
