@@ -8,9 +8,10 @@
  * registrable domains of the two URLs with libpsl, and an unknown page
  * ("http://") leaves the party unknown (filter_request_from_urls()).
  *
- * Loads the lists (timed as load_ms), then decides every request in file
- * order, N times over (default 1), timing each filter_engine_match() call
- * with CLOCK_MONOTONIC. Writes the first pass's decisions to OUT.jsonl,
+ * Loads the lists (timed as load_ms, and RSS measured right after), then
+ * reads the requests and decides every one in file order, N times over
+ * (default 1), timing each filter_engine_match() call with
+ * CLOCK_MONOTONIC. Writes the first pass's decisions to OUT.jsonl,
  * one line per request:
  *   {"i":0,"blocked":true,"filter":"||example.com^","exception":null}
  * and prints one JSON summary on stdout:
@@ -269,20 +270,12 @@ int main(int argc, char **argv)
 	}
 	log_set_level(LOG_LEVEL_WARN);
 
-	text = read_file(options.requests);
-	root = text ? cJSON_Parse(text) : NULL;
-	free(text);
-	if (!cJSON_IsArray(root)) {
-		fprintf(stderr, "abp_match: %s: cannot read a JSON array of requests\n", options.requests);
-		goto cleanup;
-	}
-	requests = build_requests(root, &count);
-	durations = calloc(count * (size_t)options.repeat + 1, sizeof(*durations));
-	if (!requests || !durations || filter_engine_new(&engine) < 0) {
+	/* Lists first, so that the RSS after loading them has no requests in
+	 * it. */
+	if (filter_engine_new(&engine) < 0) {
 		fprintf(stderr, "abp_match: out of memory\n");
 		goto cleanup;
 	}
-
 	start = now_ns();
 	for (size_t i = 0; i < options.list_count; i++) {
 		if (filter_engine_load_file(engine, options.lists[i]) < 0) {
@@ -293,6 +286,20 @@ int main(int argc, char **argv)
 	load_ms = (double)(now_ns() - start) / 1e6;
 	rss_after_load = status_bytes("VmRSS");
 	filter_engine_stats(engine, &stats);
+
+	text = read_file(options.requests);
+	root = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	if (!cJSON_IsArray(root)) {
+		fprintf(stderr, "abp_match: %s: cannot read a JSON array of requests\n", options.requests);
+		goto cleanup;
+	}
+	requests = build_requests(root, &count);
+	durations = calloc(count * (size_t)options.repeat + 1, sizeof(*durations));
+	if (!requests || !durations) {
+		fprintf(stderr, "abp_match: out of memory\n");
+		goto cleanup;
+	}
 
 	decisions = fopen(options.decisions, "w");
 	if (!decisions) {
