@@ -95,14 +95,17 @@ static int load_corpus(void **state)
 		text = read_file(corpus.path);
 		snprintf(tried, sizeof(tried), "%s (PLAINSIGHT_ABP_REQUESTS)", variable);
 	}
-	for (size_t i = 0; !variable_set && !text && i < sizeof(default_paths) / sizeof(default_paths[0]); i++) {
+	for (size_t i = 0; !variable_set && !text && i < sizeof(default_paths) / sizeof(default_paths[0]);
+	     i++) {
 		snprintf(corpus.path, sizeof(corpus.path), "%s", default_paths[i]);
 		text = read_file(corpus.path);
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s", tried[0] ? ", " : "",
 			 default_paths[i]);
 	}
 	if (!text) {
-		fprintf(stderr, "abp-matching-requests.json not found; tried %s. Set PLAINSIGHT_ABP_REQUESTS to its path.\n",
+		fprintf(stderr,
+			"abp-matching-requests.json not found; tried %s. Set PLAINSIGHT_ABP_REQUESTS to its "
+			"path.\n",
 			tried);
 		return -1;
 	}
@@ -158,11 +161,12 @@ static void report_failure(struct tally *tally, const char *what, const char *fi
 {
 	if (tally->failures++ >= FAILURES_SHOWN)
 		return;
-	fprintf(stderr, "FAIL %s\n  filter    %s\n  url       %s\n  page      %s\n  type      %s\n", what, filter,
-		string_field(request, "url"), string_field(request, "sourceUrl"), string_field(request, "type"));
+	fprintf(stderr, "FAIL %s\n  filter    %s\n  url       %s\n  page      %s\n  type      %s\n", what,
+		filter, string_field(request, "url"), string_field(request, "sourceUrl"),
+		string_field(request, "type"));
 	if (decision)
-		fprintf(stderr, "  decision  matched=%d blocked=%d filter=%s exception=%s\n", decision->matched,
-			decision->blocked, decision->filter ? decision->filter : "-",
+		fprintf(stderr, "  decision  matched=%d blocked=%d filter=%s exception=%s\n",
+			decision->matched, decision->blocked, decision->filter ? decision->filter : "-",
 			decision->exception ? decision->exception : "-");
 }
 
@@ -183,8 +187,8 @@ static bool corpus_request(const cJSON *entry, struct filter_url_request *reques
 {
 	const char *type = string_field(entry, "type");
 
-	if (filter_request_from_urls(request, string_field(entry, "url"), string_field(entry, "sourceUrl"), type) !=
-	    0) {
+	if (filter_request_from_urls(request, string_field(entry, "url"), string_field(entry, "sourceUrl"),
+				     type) != 0) {
 		tally->no_host++;
 		return false;
 	}
@@ -193,8 +197,8 @@ static bool corpus_request(const cJSON *entry, struct filter_url_request *reques
 	return true;
 }
 
-static void check_blocking_filter(const cJSON *entry, const char *filter, const struct filter_request *request,
-				  struct tally *tally)
+static void check_blocking_filter(const cJSON *entry, const char *filter,
+				  const struct filter_request *request, struct tally *tally)
 {
 	struct filter_engine *engine = NULL;
 	struct filter_decision decision;
@@ -210,13 +214,15 @@ static void check_blocking_filter(const cJSON *entry, const char *filter, const 
 		tally->checked++;
 		filter_engine_match(engine, request, &decision);
 		if (!decision.blocked || !decision.filter || strcmp(decision.filter, filter) != 0)
-			report_failure(tally, "blocking filter alone does not block", filter, entry, &decision);
+			report_failure(tally, "blocking filter alone does not block", filter, entry,
+				       &decision);
 
 		/* Again through the token index instead of the linear scan. */
 		assert_int_equal(filter_engine_build_index(engine), 0);
 		filter_engine_match(engine, request, &decision);
 		if (!decision.blocked)
-			report_failure(tally, "indexed blocking filter does not block", filter, entry, &decision);
+			report_failure(tally, "indexed blocking filter does not block", filter, entry,
+				       &decision);
 	}
 	filter_engine_free(engine);
 }
@@ -225,7 +231,8 @@ static void print_tally(const char *check, const struct tally *tally)
 {
 	fprintf(stderr,
 		"%s: %zu checked, %zu failures, %zu filter uses excluded because the engine drops their "
-		"options on purpose (redirect= and the like), %zu requests skipped for a URL without a host\n",
+		"options on purpose (redirect= and the like), %zu requests skipped for a URL without a "
+		"host\n",
 		check, tally->checked, tally->failures, tally->excluded, tally->no_host);
 }
 
@@ -253,8 +260,8 @@ static void test_blocking_filters_alone(void **state)
 	assert_int_equal(tally.failures, 0);
 }
 
-static void check_exception_alone(const cJSON *entry, const char *exception, const struct filter_request *request,
-				  struct tally *tally)
+static void check_exception_alone(const cJSON *entry, const char *exception,
+				  const struct filter_request *request, struct tally *tally)
 {
 	static const char catch_all[] = "*";
 	struct filter_engine *engine = NULL;
@@ -273,7 +280,8 @@ static void check_exception_alone(const cJSON *entry, const char *exception, con
 		filter_engine_match(engine, request, &decision);
 		if (!decision.matched || decision.blocked || !decision.exception ||
 		    strcmp(decision.exception, exception) != 0)
-			report_failure(tally, "exception does not override \"*\"", exception, entry, &decision);
+			report_failure(tally, "exception does not override \"*\"", exception, entry,
+				       &decision);
 	}
 	filter_engine_free(engine);
 }
@@ -355,10 +363,11 @@ static void test_exceptions_win_together(void **state)
 			tally.checked++;
 			filter_engine_match(engine, &request.request, &decision);
 			if (important && !decision.blocked)
-				report_failure(&tally, "$important filter overridden", decision.filter ? decision.filter : "-",
-					       entry, &decision);
+				report_failure(&tally, "$important filter overridden",
+					       decision.filter ? decision.filter : "-", entry, &decision);
 			if (!important && decision.blocked)
-				report_failure(&tally, "exception does not win", decision.filter, entry, &decision);
+				report_failure(&tally, "exception does not win", decision.filter, entry,
+					       &decision);
 		}
 		filter_engine_free(engine);
 	}
@@ -390,8 +399,9 @@ static void add_lines(struct filter_engine *engine, const char *path)
 	fclose(file);
 }
 
-static void compare_decisions(const cJSON *entry, const struct filter_request *request, const struct filter_engine *scan,
-			      const struct filter_engine *indexed, struct tally *tally)
+static void compare_decisions(const cJSON *entry, const struct filter_request *request,
+			      const struct filter_engine *scan, const struct filter_engine *indexed,
+			      struct tally *tally)
 {
 	struct filter_decision expected;
 	struct filter_decision decision;
@@ -401,13 +411,14 @@ static void compare_decisions(const cJSON *entry, const struct filter_request *r
 	filter_engine_match(indexed, request, &decision);
 	if (decision.matched != expected.matched || decision.blocked != expected.blocked ||
 	    !decision.exception != !expected.exception)
-		report_failure(tally, "index and scan differ; the scan found", expected.filter ? expected.filter : "-",
-			       entry, &decision);
+		report_failure(tally, "index and scan differ; the scan found",
+			       expected.filter ? expected.filter : "-", entry, &decision);
 }
 
 static void test_index_agrees_with_scan(void **state)
 {
-	static const char *const lists[] = { LISTS_DIRECTORY "easyprivacy.txt", LISTS_DIRECTORY "easylist.txt" };
+	static const char *const lists[] = { LISTS_DIRECTORY "easyprivacy.txt",
+					     LISTS_DIRECTORY "easylist.txt" };
 	struct corpus *corpus = *state;
 	struct filter_engine *indexed = NULL;
 	struct filter_engine *scan = NULL;

@@ -82,7 +82,8 @@ static int parse_options(int argc, char **argv, struct options *options)
 		case 'n':
 			options->repeat = strtol(optarg, &end, 10);
 			if (*end || options->repeat < 1 || options->repeat > 1000) {
-				fprintf(stderr, "abp_match: invalid --repeat %s: expected 1 to 1000\n", optarg);
+				fprintf(stderr, "abp_match: invalid --repeat %s: expected 1 to 1000\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -139,8 +140,8 @@ static struct filter_url_request *build_requests(const cJSON *root, size_t *coun
 	if (!requests)
 		return NULL;
 	cJSON_ArrayForEach(entry, root) {
-		filter_request_from_urls(&requests[i], string_field(entry, "url"), string_field(entry, "sourceUrl"),
-					 string_field(entry, "type"));
+		filter_request_from_urls(&requests[i], string_field(entry, "url"),
+					 string_field(entry, "sourceUrl"), string_field(entry, "type"));
 		i++;
 	}
 	return requests;
@@ -211,8 +212,8 @@ static int compare_durations(const void *a, const void *b)
 }
 
 /* Runs every pass; writes the first one's decisions. Returns 0 or -EIO. */
-static int run_passes(const struct filter_engine *engine, const struct filter_url_request *requests, size_t count,
-		      long repeat, FILE *decisions, uint64_t *durations)
+static int run_passes(const struct filter_engine *engine, const struct filter_url_request *requests,
+		      size_t count, long repeat, FILE *decisions, uint64_t *durations)
 {
 	for (long pass = 0; pass < repeat; pass++) {
 		for (size_t i = 0; i < count; i++) {
@@ -228,8 +229,8 @@ static int run_passes(const struct filter_engine *engine, const struct filter_ur
 	return ferror(decisions) ? -EIO : 0;
 }
 
-static void print_summary(size_t count, double load_ms, uint64_t *durations, size_t timed, size_t rss_after_load,
-			  const struct filter_stats *stats)
+static void print_summary(size_t count, double load_ms, uint64_t *durations, size_t timed,
+			  size_t rss_after_load, const struct filter_stats *stats)
 {
 	double total_ns = 0;
 
@@ -237,12 +238,14 @@ static void print_summary(size_t count, double load_ms, uint64_t *durations, siz
 		total_ns += (double)durations[i];
 	qsort(durations, timed, sizeof(*durations), compare_durations);
 
-	printf("{\"engine\":\"plainsight\",\"requests\":%zu,\"load_ms\":%.3f,\"median_ns\":%llu,\"p99_ns\":%llu,"
+	printf("{\"engine\":\"plainsight\",\"requests\":%zu,\"load_ms\":%.3f,\"median_ns\":%llu,\"p99_ns\":%"
+	       "llu,"
 	       "\"mean_ns\":%.1f,\"rss_bytes_after_load\":%zu,\"rss_bytes_peak\":%zu,",
 	       count, load_ms, timed ? (unsigned long long)durations[timed / 2] : 0ull,
 	       timed ? (unsigned long long)durations[(size_t)((double)(timed - 1) * 0.99)] : 0ull,
 	       timed ? total_ns / (double)timed : 0.0, rss_after_load, status_bytes("VmHWM"));
-	printf("\"filters\":{\"loaded\":%zu,\"exceptions\":%zu,\"important\":%zu,\"regex\":%zu,\"unindexed\":%zu,"
+	printf("\"filters\":{\"loaded\":%zu,\"exceptions\":%zu,\"important\":%zu,\"regex\":%zu,\"unindexed\":"
+	       "%zu,"
 	       "\"cosmetic_skipped\":%zu,\"comments\":%zu,\"unsupported\":%zu,\"invalid\":%zu}}\n",
 	       stats->loaded, stats->exceptions, stats->important, stats->regex, stats->unindexed,
 	       stats->cosmetic_skipped, stats->comments, stats->unsupported, stats->invalid);
