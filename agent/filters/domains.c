@@ -49,8 +49,8 @@ static int compare_entries(const void *a, const void *b)
 	return (left->hash > right->hash) - (left->hash < right->hash);
 }
 
-static int store_entry(struct filter_engine *engine, const struct stored_line *line, const char *name, size_t length,
-		       struct filter *filter)
+static int store_entry(struct filter_engine *engine, const struct stored_line *line, const char *name,
+		       size_t length, struct filter *filter)
 {
 	struct domain_entry *entry = &engine->domains[engine->domain_count];
 	int rc;
@@ -81,8 +81,8 @@ static int store_entry(struct filter_engine *engine, const struct stored_line *l
 	return 0;
 }
 
-int domains_store(struct filter_engine *engine, const struct stored_line *line, const char *list, size_t length,
-		  struct filter *filter)
+int domains_store(struct filter_engine *engine, const struct stored_line *line, const char *list,
+		  size_t length, struct filter *filter)
 {
 	size_t entries = 1;
 	int rc;
@@ -106,7 +106,8 @@ int domains_store(struct filter_engine *engine, const struct stored_line *line, 
 			return rc;
 		start = end + 1;
 	}
-	qsort(engine->domains + filter->domains, filter->domain_count, sizeof(struct domain_entry), compare_entries);
+	qsort(engine->domains + filter->domains, filter->domain_count, sizeof(struct domain_entry),
+	      compare_entries);
 	if (filter->domain_count)
 		filter->flags |= FILTER_HAS_DOMAINS;
 	return 0;
@@ -141,8 +142,9 @@ void source_view_prepare(struct source_view *source)
 						   source->suffix_start, SOURCE_SUFFIXES_MAX);
 }
 
-static const struct domain_entry *find_exact(const struct filter_engine *engine, const struct domain_entry *entries,
-					     size_t count, uint32_t hash, const char *name, size_t length)
+static const struct domain_entry *find_exact(const struct filter_engine *engine,
+					     const struct domain_entry *entries, size_t count, uint32_t hash,
+					     const char *name, size_t length)
 {
 	size_t low = 0;
 	size_t high = count;
@@ -158,7 +160,8 @@ static const struct domain_entry *find_exact(const struct filter_engine *engine,
 	for (; low < count && entries[low].hash == hash; low++) {
 		const struct domain_entry *entry = &entries[low];
 
-		if (!entry->entity && entry->length == length && memcmp(engine->arena + entry->name, name, length) == 0)
+		if (!entry->entity && entry->length == length &&
+		    memcmp(engine->arena + entry->name, name, length) == 0)
 			return entry;
 	}
 	return NULL;
@@ -168,8 +171,8 @@ static const struct domain_entry *find_exact(const struct filter_engine *engine,
  * google.com and google.co.uk. The suffix test uses the list built into
  * libpsl; without one, any ending is accepted. */
 static const struct domain_entry *find_entity(const struct filter_engine *engine,
-					      const struct domain_entry *entries, size_t count, const char *name,
-					      size_t length)
+					      const struct domain_entry *entries, size_t count,
+					      const char *name, size_t length)
 {
 	const psl_ctx_t *suffixes = psl_builtin();
 
@@ -185,7 +188,8 @@ static const struct domain_entry *find_entity(const struct filter_engine *engine
 	return NULL;
 }
 
-bool domains_allow(const struct filter_engine *engine, const struct filter *filter, struct source_view *source)
+bool domains_allow(const struct filter_engine *engine, const struct filter *filter,
+		   struct source_view *source)
 {
 	const struct domain_entry *entries = engine->domains + filter->domains;
 	bool default_allows = (filter->flags & FILTER_INCLUDES_DOMAINS) == 0;
@@ -200,7 +204,8 @@ bool domains_allow(const struct filter_engine *engine, const struct filter *filt
 		size_t length = source->length - source->suffix_start[i];
 		const struct domain_entry *entry;
 
-		entry = find_exact(engine, entries, filter->domain_count, source->suffix_hash[i], suffix, length);
+		entry = find_exact(engine, entries, filter->domain_count, source->suffix_hash[i], suffix,
+				   length);
 		if (!entry && (filter->flags & FILTER_HAS_ENTITY))
 			entry = find_entity(engine, entries, filter->domain_count, suffix, length);
 		if (entry)

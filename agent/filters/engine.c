@@ -73,8 +73,8 @@ static int arena_append(struct filter_engine *engine, const char *bytes, size_t 
 	return 0;
 }
 
-int arena_reference(struct filter_engine *engine, const struct stored_line *line, const char *span, size_t length,
-		    bool lowercase, uint32_t *offset)
+int arena_reference(struct filter_engine *engine, const struct stored_line *line, const char *span,
+		    size_t length, bool lowercase, uint32_t *offset)
 {
 	for (size_t i = 0; lowercase && i < length; i++) {
 		if (span[i] >= 'A' && span[i] <= 'Z')
@@ -95,9 +95,10 @@ static void count_filter(struct filter_stats *stats, uint16_t flags)
 		stats->regex++;
 }
 
-/* Stores a parsed network filter. Returns 0, -EINVAL with *reason set, or
- * -ENOMEM. */
-static int store_filter(struct filter_engine *engine, const struct parsed_filter *parsed, const char **reason)
+/* Stores a parsed network filter. Returns 0, -ENOMEM, or -EINVAL with
+ * parsed->reason and parsed->detail set. */
+static int store_filter(struct filter_engine *engine, struct parsed_filter *parsed, char *message,
+			size_t size)
 {
 	struct filter filter = { .types = parsed->types, .flags = parsed->flags };
 	struct stored_line line = { .bytes = parsed->text };
@@ -106,11 +107,17 @@ static int store_filter(struct filter_engine *engine, const struct parsed_filter
 	pcre2_code *code = NULL;
 	int rc;
 
-	rc = grow((void **)&engine->filters, &engine->filter_capacity, engine->filter_count + 1, sizeof(filter));
+	rc = grow((void **)&engine->filters, &engine->filter_capacity, engine->filter_count + 1,
+		  sizeof(filter));
 	if (rc == 0 && regex)
-		rc = grow((void **)&engine->regexes, &engine->regex_capacity, engine->regex_count + 1, sizeof(code));
-	if (rc == 0 && regex)
-		rc = regex_compile(parsed->pattern, parsed->pattern_length, match_case, &code, reason);
+		rc = grow((void **)&engine->regexes, &engine->regex_capacity, engine->regex_count + 1,
+			  sizeof(code));
+	if (rc == 0 && regex) {
+		rc = regex_compile(parsed->pattern, parsed->pattern_length, match_case, &code, message, size);
+		parsed->reason = "invalid regular expression";
+		parsed->detail = message;
+		parsed->detail_length = strlen(message);
+	}
 	if (rc < 0)
 		return rc;
 
@@ -125,8 +132,8 @@ static int store_filter(struct filter_engine *engine, const struct parsed_filter
 	filter.pattern_length = (uint32_t)parsed->pattern_length;
 	if (parsed->domains) {
 		rc = domains_store(engine, &line, parsed->domains, parsed->domains_length, &filter);
-		if (rc == -EINVAL)
-			*reason = "too many domains";
+		parsed->reason = "too many domains";
+		parsed->detail = NULL;
 		if (rc < 0)
 			goto cleanup;
 	}
@@ -144,7 +151,8 @@ cleanup:
 	return rc;
 }
 
-static void report_invalid(struct filter_engine *engine, const struct parsed_filter *parsed, const char *origin)
+static void report_invalid(struct filter_engine *engine, const struct parsed_filter *parsed,
+			   const char *origin)
 {
 	int quoted = parsed->text_length > QUOTE_MAX_BYTES ? QUOTE_MAX_BYTES : (int)parsed->text_length;
 
@@ -154,18 +162,18 @@ static void report_invalid(struct filter_engine *engine, const struct parsed_fil
 	engine->warnings_left--;
 
 	if (parsed->detail)
-		log_warn("%s: invalid filter \"%.*s%s\": %s: %.*s", origin ? origin : "filter", quoted, parsed->text,
-			 (size_t)quoted < parsed->text_length ? "..." : "", parsed->reason,
+		log_warn("%s: invalid filter \"%.*s%s\": %s (%.*s)", origin ? origin : "filter", quoted,
+			 parsed->text, (size_t)quoted < parsed->text_length ? "..." : "", parsed->reason,
 			 (int)parsed->detail_length, parsed->detail);
 	else
-		log_warn("%s: invalid filter \"%.*s%s\": %s", origin ? origin : "filter", quoted, parsed->text,
-			 (size_t)quoted < parsed->text_length ? "..." : "", parsed->reason);
+		log_warn("%s: invalid filter \"%.*s%s\": %s", origin ? origin : "filter", quoted,
+			 parsed->text, (size_t)quoted < parsed->text_length ? "..." : "", parsed->reason);
 }
 
 int filter_engine_add(struct filter_engine *engine, const char *line, size_t length, const char *origin)
 {
 	struct parsed_filter parsed;
-	const char *reason = NULL;
+	char message[160] = "";
 	int rc;
 
 	switch (parse_line(line, length, &parsed)) {
@@ -179,6 +187,10 @@ int filter_engine_add(struct filter_engine *engine, const char *line, size_t len
 		return FILTER_SKIPPED;
 	case LINE_DROPPED:
 		engine->stats.unsupported++;
+		log_debug("%s: dropped filter \"%.*s\": %s (%.*s)", origin ? origin : "filter",
+			  parsed.text_length > QUOTE_MAX_BYTES ? QUOTE_MAX_BYTES : (int)parsed.text_length,
+			  parsed.text, parsed.reason, (int)parsed.detail_length,
+			  parsed.detail ? parsed.detail : "");
 		return FILTER_DROPPED;
 	case LINE_INVALID:
 		report_invalid(engine, &parsed, origin);
@@ -187,12 +199,9 @@ int filter_engine_add(struct filter_engine *engine, const char *line, size_t len
 		break;
 	}
 
-	rc = store_filter(engine, &parsed, &reason);
-	if (rc == -EINVAL) {
-		parsed.reason = reason;
-		parsed.detail = NULL;
+	rc = store_filter(engine, &parsed, message, sizeof(message));
+	if (rc == -EINVAL)
 		report_invalid(engine, &parsed, origin);
-	}
 	return rc < 0 ? rc : FILTER_ADDED;
 }
 
@@ -215,7 +224,8 @@ void filter_engine_stats(const struct filter_engine *engine, struct filter_stats
 	const struct index_bucket *unindexed = &engine->index.unindexed;
 
 	*stats = engine->stats;
-	stats->unindexed = engine->filter_count - engine->index.filter_count + (unindexed->end - unindexed->start);
+	stats->unindexed =
+		engine->filter_count - engine->index.filter_count + (unindexed->end - unindexed->start);
 }
 
 void filter_engine_free(struct filter_engine *engine)

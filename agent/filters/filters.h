@@ -43,7 +43,8 @@ enum filter_resource_type {
 /* URL bytes that matching reads. Plain patterns only look at the first
  * FILTER_URL_MAX_BYTES bytes of a longer URL, and then never match an end
  * anchor ("|" or a final "^") there, because the real end is not seen.
- * Regular expressions always see the whole URL. */
+ * Regular expressions see the whole URL, but one that the index files
+ * under a token is only tried when the token is in those first bytes. */
 #define FILTER_URL_MAX_BYTES 8192
 
 struct filter_request {
@@ -58,9 +59,9 @@ struct filter_request {
 	 * page's; the caller decides it, with libpsl. */
 	bool third_party;
 	/* False when the page is unknown. $third-party and ~third-party then
-	 * do not restrict: such filters match both ways, as in adblock-rust,
-	 * whose test corpus lists "$third-party" filters for requests without
-	 * a page. */
+	 * do not restrict, so such filters match either way. The request
+	 * corpus of adblock-rust 0.13 expects that: it lists "$third-party"
+	 * filters for requests without a page. */
 	bool party_known;
 	enum filter_resource_type type;
 };

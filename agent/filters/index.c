@@ -112,8 +112,8 @@ static void count_token(uint32_t token, size_t length, void *data)
 	counts->counts[key - counts->keys]++;
 }
 
-static void for_each_token(const struct filter_engine *engine, const struct filter *filter, token_callback callback,
-			   void *context)
+static void for_each_token(const struct filter_engine *engine, const struct filter *filter,
+			   token_callback callback, void *context)
 {
 	const char *pattern = engine->arena + filter->pattern;
 
@@ -287,7 +287,8 @@ static size_t count_placements(const struct filter_engine *engine, const struct 
 		size_t domains = 0;
 
 		*host_count += keys[i].kind == KEY_HOST;
-		for (size_t d = 0; keys[i].kind == KEY_NONE && indexable_by_domains(filter) && d < filter->domain_count;
+		for (size_t d = 0;
+		     keys[i].kind == KEY_NONE && indexable_by_domains(filter) && d < filter->domain_count;
 		     d++)
 			domains += !engine->domains[filter->domains + d].excluded;
 		count += domains ? domains : 1;
@@ -315,8 +316,9 @@ static size_t list_placements(struct filter_index *index, const struct filter_en
 			const struct domain_entry *entry = &engine->domains[filter->domains + d];
 
 			if (!entry->excluded)
-				placements[count++] = (struct placement){ &index->domains, hash_final(entry->hash),
-									  (uint32_t)i, NULL };
+				placements[count++] =
+					(struct placement){ &index->domains, hash_final(entry->hash),
+							    (uint32_t)i, NULL };
 		}
 		if (count == before)
 			placements[count++] = (struct placement){ NULL, 0, (uint32_t)i, NULL };
@@ -403,7 +405,8 @@ static void assign_table_ranges(struct index_table *table, uint32_t *next)
 void index_entry_init(struct index_entry *entry, const struct filter_engine *engine, uint32_t filter_index)
 {
 	const struct filter *filter = &engine->filters[filter_index];
-	size_t copied = filter->pattern_length < ENTRY_PREFIX_BYTES ? filter->pattern_length : ENTRY_PREFIX_BYTES;
+	size_t copied =
+		filter->pattern_length < ENTRY_PREFIX_BYTES ? filter->pattern_length : ENTRY_PREFIX_BYTES;
 
 	memset(entry, 0, sizeof(*entry));
 	entry->filter = filter_index;
@@ -455,7 +458,8 @@ void index_free(struct filter_index *index)
 	memset(index, 0, sizeof(*index));
 }
 
-static int build_tables(struct filter_index *index, const struct filter_engine *engine, const struct filter_key *keys)
+static int build_tables(struct filter_index *index, const struct filter_engine *engine,
+			const struct filter_key *keys)
 {
 	struct placement *placements;
 	size_t host_count;
@@ -467,7 +471,8 @@ static int build_tables(struct filter_index *index, const struct filter_engine *
 	index->entries = calloc(count + 1, sizeof(struct index_entry));
 	if (!placements || !index->entries)
 		goto cleanup;
-	if (table_init(&index->hosts, host_count) < 0 || table_init(&index->tokens, count - domain_count - host_count) < 0 ||
+	if (table_init(&index->hosts, host_count) < 0 ||
+	    table_init(&index->tokens, count - domain_count - host_count) < 0 ||
 	    table_init(&index->domains, domain_count) < 0)
 		goto cleanup;
 

@@ -19,7 +19,8 @@
 #define TYPES_ALL ((uint16_t)((1u << FILTER_TYPE_COUNT) - 1))
 /* Types of a filter without type options: all but document and popup, as
  * in Adblock Plus 3. */
-#define TYPES_DEFAULT ((uint16_t)(TYPES_ALL & ~(TYPE_BIT(FILTER_TYPE_DOCUMENT) | TYPE_BIT(FILTER_TYPE_POPUP))))
+#define TYPES_DEFAULT \
+	((uint16_t)(TYPES_ALL & ~(TYPE_BIT(FILTER_TYPE_DOCUMENT) | TYPE_BIT(FILTER_TYPE_POPUP))))
 
 enum filter_flag {
 	FILTER_EXCEPTION = 1u << 0,
@@ -253,7 +254,10 @@ void pattern_for_each_token(const char *pattern, size_t length, uint16_t flags, 
 bool pattern_match(const char *pattern, size_t length, uint16_t flags, const struct url_view *url);
 
 /* regex.c */
-int regex_compile(const char *source, size_t length, bool match_case, pcre2_code **code, const char **reason);
+/* Compiles a regular expression filter's source. On failure, message gets
+ * PCRE2's explanation. Returns 0, -EINVAL or -ENOMEM. */
+int regex_compile(const char *source, size_t length, bool match_case, pcre2_code **code, char *message,
+		  size_t size);
 void regex_for_each_token(const char *source, size_t length, token_callback callback, void *context);
 bool regex_match(const pcre2_code *code, const char *subject, size_t length);
 
@@ -270,15 +274,16 @@ uint32_t domain_hash(const char *name, size_t length);
  * stores its start when starts is not NULL. Returns how many, at most
  * max. */
 size_t label_suffix_hashes(const char *name, size_t length, uint32_t *hashes, uint16_t *starts, size_t max);
-int domains_store(struct filter_engine *engine, const struct stored_line *line, const char *list, size_t length,
-		  struct filter *filter);
+int domains_store(struct filter_engine *engine, const struct stored_line *line, const char *list,
+		  size_t length, struct filter *filter);
 void source_view_init(struct source_view *source, const char *host);
 void source_view_prepare(struct source_view *source);
-bool domains_allow(const struct filter_engine *engine, const struct filter *filter, struct source_view *source);
+bool domains_allow(const struct filter_engine *engine, const struct filter *filter,
+		   struct source_view *source);
 
 /* engine.c */
-int arena_reference(struct filter_engine *engine, const struct stored_line *line, const char *span, size_t length,
-		    bool lowercase, uint32_t *offset);
+int arena_reference(struct filter_engine *engine, const struct stored_line *line, const char *span,
+		    size_t length, bool lowercase, uint32_t *offset);
 int domains_reserve(struct filter_engine *engine, size_t count);
 
 #endif

@@ -15,13 +15,15 @@ static void log_summary(const char *path, const struct filter_stats *before, con
 {
 	size_t invalid = after->invalid - before->invalid;
 
-	log_info("%s: %zu network filters loaded (%zu exceptions), %zu cosmetic rules and %zu comments skipped, "
+	log_info("%s: %zu network filters loaded (%zu exceptions), %zu cosmetic rules and %zu comments "
+		 "skipped, "
 		 "%zu filters dropped for options not implemented, %zu invalid",
 		 path, after->loaded - before->loaded, after->exceptions - before->exceptions,
 		 after->cosmetic_skipped - before->cosmetic_skipped, after->comments - before->comments,
 		 after->unsupported - before->unsupported, invalid);
 	if (invalid > warned)
-		log_warn("%s: %zu invalid filters in all, only the first %u are logged", path, invalid, warned);
+		log_warn("%s: %zu invalid filters in all, only the first %u are logged", path, invalid,
+			 warned);
 }
 
 int filter_engine_load_file(struct filter_engine *engine, const char *path)
@@ -62,8 +64,10 @@ int filter_engine_load_file(struct filter_engine *engine, const char *path)
 	log_summary(path, &before, &engine->stats, WARNINGS_PER_SOURCE - engine->warnings_left);
 	rc = filter_engine_build_index(engine);
 	if (rc < 0)
-		log_warn("%s: out of memory building the filter index; filters added since the last index are "
-			 "tried one by one", path);
+		log_warn(
+			"%s: out of memory building the filter index; filters added since the last index are "
+			"tried one by one",
+			path);
 
 cleanup:
 	engine->warnings_left = WARNINGS_PER_SOURCE;

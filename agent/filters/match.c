@@ -102,9 +102,9 @@ static void prepare_url(struct match_state *state)
 	find_host(&state->url);
 	state->host_suffix_count = 0;
 	if (state->engine->index.hosts.keys > 0)
-		state->host_suffix_count = label_suffix_hashes(state->lower + state->url.host_start,
-							       state->url.host_end - state->url.host_start,
-							       state->host_suffix_hash, NULL, SOURCE_SUFFIXES_MAX);
+		state->host_suffix_count = label_suffix_hashes(
+			state->lower + state->url.host_start, state->url.host_end - state->url.host_start,
+			state->host_suffix_hash, NULL, SOURCE_SUFFIXES_MAX);
 }
 
 static void prepare_source(struct match_state *state)
@@ -156,7 +156,8 @@ static const struct index_bucket *next_bucket(const struct match_state *state, s
 	case WALK_HOSTS:
 		/* Longest suffix first. */
 		while (!bucket && walk->position > 0)
-			bucket = index_lookup(&index->hosts, hash_final(state->host_suffix_hash[--walk->position]));
+			bucket = index_lookup(&index->hosts,
+					      hash_final(state->host_suffix_hash[--walk->position]));
 		if (bucket)
 			return bucket;
 		walk->phase = WALK_TOKENS;
@@ -171,7 +172,8 @@ static const struct index_bucket *next_bucket(const struct match_state *state, s
 		/* fall through */
 	case WALK_DOMAINS:
 		while (!bucket && state->source.ready && walk->position < state->source.suffix_count)
-			bucket = index_lookup(&index->domains, hash_final(state->source.suffix_hash[walk->position++]));
+			bucket = index_lookup(&index->domains,
+					      hash_final(state->source.suffix_hash[walk->position++]));
 		if (bucket)
 			return bucket;
 		walk->phase = WALK_DONE;
@@ -206,7 +208,8 @@ static bool options_allow(const struct match_state *state, uint16_t types, uint1
  */
 static bool bigrams_allow(const struct match_state *state, const struct index_entry *entry)
 {
-	size_t length = entry->pattern_length < ENTRY_PREFIX_BYTES ? entry->pattern_length : ENTRY_PREFIX_BYTES;
+	size_t length =
+		entry->pattern_length < ENTRY_PREFIX_BYTES ? entry->pattern_length : ENTRY_PREFIX_BYTES;
 	const unsigned char *prefix = (const unsigned char *)entry->prefix;
 
 	for (size_t i = 1; i < length; i++) {
@@ -288,7 +291,8 @@ static const struct index_bucket *visit_next(struct match_state *state)
 /* First walk. An important filter ends it. Otherwise it keeps the first
  * blocking filter that matches, and goes on only while an important
  * filter could still match. */
-static void find_blocking(struct match_state *state, const struct filter **important, const struct filter **blocking)
+static void find_blocking(struct match_state *state, const struct filter **important,
+			  const struct filter **blocking)
 {
 	bool important_possible = state->engine->stats.important > 0;
 	const struct index_bucket *bucket;

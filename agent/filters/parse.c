@@ -36,7 +36,8 @@ static bool is_cosmetic(const char *line, size_t length)
 {
 	for (size_t i = 0; i < length; i++) {
 		if (line[i] == '#' || line[i] == '$') {
-			for (size_t s = 0; s < sizeof(cosmetic_separators) / sizeof(cosmetic_separators[0]); s++) {
+			for (size_t s = 0; s < sizeof(cosmetic_separators) / sizeof(cosmetic_separators[0]);
+			     s++) {
 				size_t separator_length = strlen(cosmetic_separators[s]);
 
 				if (separator_length <= length - i &&
@@ -52,7 +53,8 @@ static bool is_cosmetic(const char *line, size_t length)
 
 static bool is_option_name_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_';
 }
 
 /* Whether text reads as an option list: "name", "~name" or "name=value"

@@ -92,7 +92,8 @@ static const struct option_rule {
 static const struct option_rule *find_rule(const char *name, size_t length)
 {
 	for (size_t i = 0; i < sizeof(option_rules) / sizeof(option_rules[0]); i++) {
-		if (strlen(option_rules[i].name) == length && strncasecmp(option_rules[i].name, name, length) == 0)
+		if (strlen(option_rules[i].name) == length &&
+		    strncasecmp(option_rules[i].name, name, length) == 0)
 			return &option_rules[i];
 	}
 	return NULL;
@@ -149,8 +150,8 @@ static enum line_kind apply_rule(const struct option_rule *rule, const struct op
 	if (rule->action == OPTION_DROP)
 		return fail(parsed, LINE_DROPPED, "option not implemented", item);
 	if (takes_value != (item->value != NULL))
-		return fail(parsed, LINE_INVALID, takes_value ? "option needs a value" : "option takes no value",
-			    item);
+		return fail(parsed, LINE_INVALID,
+			    takes_value ? "option needs a value" : "option takes no value", item);
 
 	switch (rule->action) {
 	case OPTION_THIRD_PARTY:
@@ -162,9 +163,9 @@ static enum line_kind apply_rule(const struct option_rule *rule, const struct op
 	}
 	case OPTION_DOMAIN:
 		if (item->negated)
-			return fail(parsed, LINE_INVALID, "domain= cannot be negated", item);
+			return fail(parsed, LINE_INVALID, "option cannot be negated", item);
 		if (parsed->domains)
-			return fail(parsed, LINE_INVALID, "domain= given twice", item);
+			return fail(parsed, LINE_INVALID, "option given twice", item);
 		parsed->domains = item->value;
 		parsed->domains_length = item->value_length;
 		return check_domain_list(item, parsed);
@@ -174,7 +175,7 @@ static enum line_kind apply_rule(const struct option_rule *rule, const struct op
 		return LINE_NETWORK;
 	case OPTION_IMPORTANT:
 		if (item->negated)
-			return fail(parsed, LINE_INVALID, "important cannot be negated", item);
+			return fail(parsed, LINE_INVALID, "option cannot be negated", item);
 		parsed->flags |= FILTER_IMPORTANT;
 		return LINE_NETWORK;
 	case OPTION_COSMETIC:
@@ -206,8 +207,8 @@ static void split_item(const char *text, size_t length, struct option_item *item
 }
 
 /* Reads one item into the type sets or the parsed filter. */
-static enum line_kind parse_item(const struct option_item *item, struct parsed_filter *parsed, uint16_t *included,
-				 uint16_t *excluded, bool *cosmetic)
+static enum line_kind parse_item(const struct option_item *item, struct parsed_filter *parsed,
+				 uint16_t *included, uint16_t *excluded, bool *cosmetic)
 {
 	uint16_t type_bits = type_bits_from_option(item->name, item->name_length);
 	const struct option_rule *rule;

@@ -77,8 +77,8 @@ static size_t segment_match_at(const char *segment, size_t n, const struct url_v
 }
 
 /* Finds the leftmost match of a segment at or after from. */
-static size_t segment_find(const char *segment, size_t n, const struct url_view *url, const char *text, size_t from,
-			   size_t *end)
+static size_t segment_find(const char *segment, size_t n, const struct url_view *url, const char *text,
+			   size_t from, size_t *end)
 {
 	char first = segment[0];
 
@@ -109,8 +109,8 @@ static size_t find_star(const char *pattern, size_t start, size_t length)
 }
 
 /* The last segment under an end anchor: it must end where the URL ends. */
-static bool match_at_end(const char *segment, size_t n, const struct url_view *url, const char *text, size_t pos,
-			 bool anchored)
+static bool match_at_end(const char *segment, size_t n, const struct url_view *url, const char *text,
+			 size_t pos, bool anchored)
 {
 	size_t first;
 

@@ -6,6 +6,7 @@
  * these filters are only tried on URLs that contain it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -18,15 +19,19 @@
 	(PCRE2_ALT_BSUX | PCRE2_ALLOW_EMPTY_CLASS | PCRE2_MATCH_UNSET_BACKREF | PCRE2_DOLLAR_ENDONLY | \
 	 PCRE2_NEVER_BACKSLASH_C)
 
-int regex_compile(const char *source, size_t length, bool match_case, pcre2_code **code, const char **reason)
+int regex_compile(const char *source, size_t length, bool match_case, pcre2_code **code, char *message,
+		  size_t size)
 {
 	uint32_t options = COMPILE_OPTIONS | (match_case ? 0 : PCRE2_CASELESS);
 	PCRE2_SIZE error_offset;
+	char text[120];
 	int error;
 
 	*code = pcre2_compile((PCRE2_SPTR)source, length, options, &error, &error_offset, NULL);
 	if (!*code) {
-		*reason = error == PCRE2_ERROR_NOMEMORY ? "out of memory" : "invalid regular expression";
+		if (pcre2_get_error_message(error, (PCRE2_UCHAR *)text, sizeof(text)) < 0)
+			snprintf(text, sizeof(text), "PCRE2 error %d", error);
+		snprintf(message, size, "%s at offset %zu", text, (size_t)error_offset);
 		return error == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
 	}
 

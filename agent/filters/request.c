@@ -75,6 +75,7 @@ int filter_request_from_urls(struct filter_url_request *out, const char *url, co
 		return 0;
 	out->request.source_host = out->source_host;
 	out->request.party_known = true;
-	out->request.third_party = strcmp(registrable_domain(out->host), registrable_domain(out->source_host)) != 0;
+	out->request.third_party =
+		strcmp(registrable_domain(out->host), registrable_domain(out->source_host)) != 0;
 	return 0;
 }

@@ -50,7 +50,8 @@ static int type_from_span(const char *name, size_t length)
 			return type;
 	}
 	for (size_t i = 0; i < sizeof(type_aliases) / sizeof(type_aliases[0]); i++) {
-		if (strlen(type_aliases[i].name) == length && strncasecmp(type_aliases[i].name, name, length) == 0)
+		if (strlen(type_aliases[i].name) == length &&
+		    strncasecmp(type_aliases[i].name, name, length) == 0)
 			return (int)type_aliases[i].type;
 	}
 	return -1;

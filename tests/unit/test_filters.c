@@ -45,7 +45,8 @@ static struct filter_engine *engine_with(const char *const *filters)
 	return engine;
 }
 
-static void check_decision(const struct match_case *test, const struct filter_decision *decision, bool indexed)
+static void check_decision(const struct match_case *test, const struct filter_decision *decision,
+			   bool indexed)
 {
 	const char *mode = indexed ? "indexed" : "linear";
 
@@ -93,10 +94,13 @@ static void test_host_anchor(void **state)
 		{ { "||ads.example.com^" }, "http://ads.example.com:8080/", NULL, "script", true, NULL },
 		{ { "||ads.example.com^" }, "https://ads.example.com", NULL, "script", true, NULL },
 		{ { "||ads.example.com^" }, "https://badads.example.com/", NULL, "script", false, NULL },
-		{ { "||ads.example.com^" }, "https://ads.example.com.evil.org/", NULL, "script", false, NULL },
-		{ { "||ads.example.com^" }, "https://site.org/?u=https://ads.example.com/", NULL, "script", false, NULL },
+		{ { "||ads.example.com^" }, "https://ads.example.com.evil.org/", NULL, "script", false,
+		  NULL },
+		{ { "||ads.example.com^" }, "https://site.org/?u=https://ads.example.com/", NULL, "script",
+		  false, NULL },
 		{ { "||example.com/ads/" }, "https://www.example.com/ads/1.png", NULL, "image", true, NULL },
-		{ { "||example.com/ads/" }, "https://www.example.com/img/ads/1.png", NULL, "image", false, NULL },
+		{ { "||example.com/ads/" }, "https://www.example.com/img/ads/1.png", NULL, "image", false,
+		  NULL },
 		/* Without "^" the host may go on: Adblock Plus semantics. */
 		{ { "||example.co" }, "https://example.com/", NULL, "image", true, NULL },
 		{ { "||google.*/ads/" }, "https://www.google.co.in/ads/", NULL, "image", true, NULL },
@@ -113,7 +117,8 @@ static void test_start_and_end_anchors(void **state)
 {
 	static const struct match_case cases[] = {
 		{ { "|https://ads." }, "https://ads.example.com/", NULL, "image", true, NULL },
-		{ { "|https://ads." }, "http://x.com/?u=https://ads.example.com/", NULL, "image", false, NULL },
+		{ { "|https://ads." }, "http://x.com/?u=https://ads.example.com/", NULL, "image", false,
+		  NULL },
 		{ { "swf|" }, "http://x.com/movie.swf", NULL, "object", true, NULL },
 		{ { "swf|" }, "http://x.com/movie.swf?v=1", NULL, "object", false, NULL },
 		{ { "|http://x.com/|" }, "http://x.com/", NULL, "image", true, NULL },
@@ -175,10 +180,13 @@ static void test_case_sensitivity(void **state)
 static void test_exceptions(void **state)
 {
 	static const struct match_case cases[] = {
-		{ { "||ads.com^", "@@||ads.com/good^" }, "http://ads.com/good", NULL, "image", false, "@@||ads.com/good^" },
+		{ { "||ads.com^", "@@||ads.com/good^" }, "http://ads.com/good", NULL, "image", false,
+		  "@@||ads.com/good^" },
 		{ { "||ads.com^", "@@||ads.com/good^" }, "http://ads.com/bad", NULL, "image", true, NULL },
-		{ { "||ads.com^", "@@||ads.com^$script" }, "http://ads.com/x.js", NULL, "script", false, "@@||ads.com^$script" },
-		{ { "||ads.com^", "@@||ads.com^$script" }, "http://ads.com/x.png", NULL, "image", true, NULL },
+		{ { "||ads.com^", "@@||ads.com^$script" }, "http://ads.com/x.js", NULL, "script", false,
+		  "@@||ads.com^$script" },
+		{ { "||ads.com^", "@@||ads.com^$script" }, "http://ads.com/x.png", NULL, "image", true,
+		  NULL },
 		{ { "@@||ads.com^" }, "http://ads.com/x.png", NULL, "image", false, NULL },
 	};
 
@@ -189,9 +197,12 @@ static void test_important(void **state)
 {
 	static const struct match_case cases[] = {
 		{ { "||ads.com^$important", "@@||ads.com^" }, "http://ads.com/x", NULL, "image", true, NULL },
-		{ { "||ads.com^", "@@||ads.com^$important" }, "http://ads.com/x", NULL, "image", false, "@@||ads.com^$important" },
-		{ { "/x$important,domain=a.com", "@@/x" }, "http://t.com/x", "https://a.com/", "image", true, NULL },
-		{ { "/x$important,domain=a.com", "@@/x", "/x" }, "http://t.com/x", "https://b.com/", "image", false, "@@/x" },
+		{ { "||ads.com^", "@@||ads.com^$important" }, "http://ads.com/x", NULL, "image", false,
+		  "@@||ads.com^$important" },
+		{ { "/x$important,domain=a.com", "@@/x" }, "http://t.com/x", "https://a.com/", "image", true,
+		  NULL },
+		{ { "/x$important,domain=a.com", "@@/x", "/x" }, "http://t.com/x", "https://b.com/", "image",
+		  false, "@@/x" },
 	};
 
 	RUN_CASES(cases);
@@ -206,8 +217,8 @@ static void test_regular_expressions(void **state)
 		{ { "/\\.js$/" }, "http://x.com/a.js?v=1", NULL, "script", false, NULL },
 		{ { "/^https?:\\/\\/[a-z]{8,}\\.xyz\\//$script,third-party" }, "https://abcdefghij.xyz/p.js",
 		  "https://site.com/", "script", true, NULL },
-		{ { "/^https?:\\/\\/[a-z]{8,}\\.xyz\\//$script,third-party" }, "https://abc.xyz/p.js", "https://site.com/",
-		  "script", false, NULL },
+		{ { "/^https?:\\/\\/[a-z]{8,}\\.xyz\\//$script,third-party" }, "https://abc.xyz/p.js",
+		  "https://site.com/", "script", false, NULL },
 		{ { "/^https?:\\/\\/[a-z]{8,}\\.xyz\\//$script,third-party" }, "https://abcdefghij.xyz/p.js",
 		  "https://site.com/", "image", false, NULL },
 		{ { "/ADS/" }, "http://x.com/ads/", NULL, "image", true, NULL },
@@ -225,21 +236,31 @@ static void test_regular_expressions(void **state)
 static void test_domain_option(void **state)
 {
 	static const struct match_case cases[] = {
-		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://a.com/", "image", true, NULL },
-		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://x.a.com/", "image", true, NULL },
-		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://b.a.com/", "image", false, NULL },
-		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://x.b.a.com/", "image", false, NULL },
-		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://other.com/", "image", false, NULL },
-		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://aa.com/", "image", false, NULL },
+		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://a.com/", "image",
+		  true, NULL },
+		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://x.a.com/", "image",
+		  true, NULL },
+		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://b.a.com/", "image",
+		  false, NULL },
+		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://x.b.a.com/", "image",
+		  false, NULL },
+		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://other.com/", "image",
+		  false, NULL },
+		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", "https://aa.com/", "image",
+		  false, NULL },
 		{ { "||cdn.com^$domain=a.com|~b.a.com" }, "https://cdn.com/x", NULL, "image", false, NULL },
-		{ { "||cdn.com^$domain=~a.com" }, "https://cdn.com/x", "https://other.com/", "image", true, NULL },
-		{ { "||cdn.com^$domain=~a.com" }, "https://cdn.com/x", "https://www.a.com/", "image", false, NULL },
+		{ { "||cdn.com^$domain=~a.com" }, "https://cdn.com/x", "https://other.com/", "image", true,
+		  NULL },
+		{ { "||cdn.com^$domain=~a.com" }, "https://cdn.com/x", "https://www.a.com/", "image", false,
+		  NULL },
 		{ { "||cdn.com^$domain=~a.com" }, "https://cdn.com/x", NULL, "image", true, NULL },
 		{ { "||cdn.com^$domain=A.COM" }, "https://cdn.com/x", "https://a.com/", "image", true, NULL },
 		{ { "||cdn.com^$from=a.com" }, "https://cdn.com/x", "https://a.com/", "image", true, NULL },
 		/* Entities: the name followed by any public suffix. */
-		{ { "||cdn.com^$domain=google.*" }, "https://cdn.com/x", "https://www.google.co.uk/", "image", true, NULL },
-		{ { "||cdn.com^$domain=google.*" }, "https://cdn.com/x", "https://google.evil.com/", "image", false, NULL },
+		{ { "||cdn.com^$domain=google.*" }, "https://cdn.com/x", "https://www.google.co.uk/", "image",
+		  true, NULL },
+		{ { "||cdn.com^$domain=google.*" }, "https://cdn.com/x", "https://google.evil.com/", "image",
+		  false, NULL },
 		/* Filters without a pattern token are filed under their domains. */
 		{ { "$image,domain=a.com" }, "https://cdn.com/x", "https://sub.a.com/", "image", true, NULL },
 		{ { "$image,domain=a.com" }, "https://cdn.com/x", "https://b.com/", "image", false, NULL },
@@ -261,10 +282,14 @@ static void test_third_party(void **state)
 		{ { "||t.com^$first-party" }, "https://t.com/p", "https://a.t.com/", "image", true, NULL },
 		{ { "||t.com^$~first-party" }, "https://t.com/p", "https://a.t.com/", "image", false, NULL },
 		/* Registrable domains: shop.co.uk and cdn.shop.co.uk are one site. */
-		{ { "||cdn.shop.co.uk^$third-party" }, "https://cdn.shop.co.uk/", "https://www.shop.co.uk/", "image", false, NULL },
-		{ { "||cdn.shop.co.uk^$third-party" }, "https://cdn.shop.co.uk/", "https://www.other.co.uk/", "image", true, NULL },
-		{ { "||10.0.0.1^$third-party" }, "http://10.0.0.1/", "http://10.0.0.2/", "image", true, NULL },
-		{ { "||10.0.0.1^$third-party" }, "http://10.0.0.1/", "http://10.0.0.1:8080/", "image", false, NULL },
+		{ { "||cdn.shop.co.uk^$third-party" }, "https://cdn.shop.co.uk/", "https://www.shop.co.uk/",
+		  "image", false, NULL },
+		{ { "||cdn.shop.co.uk^$third-party" }, "https://cdn.shop.co.uk/", "https://www.other.co.uk/",
+		  "image", true, NULL },
+		{ { "||10.0.0.1^$third-party" }, "http://10.0.0.1/", "http://10.0.0.2/", "image", true,
+		  NULL },
+		{ { "||10.0.0.1^$third-party" }, "http://10.0.0.1/", "http://10.0.0.1:8080/", "image", false,
+		  NULL },
 		/* Unknown page: neither form restricts. */
 		{ { "||t.com^$third-party" }, "https://t.com/p", NULL, "image", true, NULL },
 		{ { "||t.com^$~third-party" }, "https://t.com/p", "http://", "image", true, NULL },
@@ -320,8 +345,9 @@ static void test_type_defaults_and_aliases(void **state)
 		{ { "||t.com^$image,script" }, "https://t.com/", NULL, "font", false, NULL },
 		{ { "||t.com^$~image,~script" }, "https://t.com/", NULL, "font", true, NULL },
 		{ { "||t.com^$~image,~script" }, "https://t.com/", NULL, "document", false, NULL },
-		/* Exceptions that only concern element hiding never allow a request. */
-		{ { "||t.com^", "@@||t.com^$generichide,script" }, "https://t.com/", NULL, "script", false, NULL },
+		/* A cosmetic option next to a type leaves an exception for that type. */
+		{ { "||t.com^", "@@||t.com^$generichide,script" }, "https://t.com/", NULL, "script", false,
+		  NULL },
 	};
 
 	RUN_CASES(cases);
@@ -346,8 +372,8 @@ static void test_type_from_name(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (filter_type_from_name(cases[i].name) != cases[i].type)
-			fail_msg("type of \"%s\": %d, expected %d", cases[i].name, filter_type_from_name(cases[i].name),
-				 cases[i].type);
+			fail_msg("type of \"%s\": %d, expected %d", cases[i].name,
+				 filter_type_from_name(cases[i].name), cases[i].type);
 	}
 	assert_int_equal(filter_type_from_name(NULL), FILTER_TYPE_OTHER);
 	assert_string_equal(filter_type_name(FILTER_TYPE_XMLHTTPREQUEST), "xmlhttprequest");
@@ -390,8 +416,8 @@ static void test_type_from_fetch_metadata(void **state)
 
 		if (type != cases[i].type)
 			fail_msg("Sec-Fetch-Dest %s, Sec-Fetch-Mode %s: type %d, expected %d",
-				 cases[i].destination ? cases[i].destination : "-", cases[i].mode ? cases[i].mode : "-",
-				 type, cases[i].type);
+				 cases[i].destination ? cases[i].destination : "-",
+				 cases[i].mode ? cases[i].mode : "-", type, cases[i].type);
 	}
 }
 
@@ -576,7 +602,8 @@ static void test_long_url(void **state)
 
 	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
 		assert_int_equal(filter_engine_new(&engine), 0);
-		assert_int_equal(filter_engine_add(engine, filters[i], strlen(filters[i]), "test"), FILTER_ADDED);
+		assert_int_equal(filter_engine_add(engine, filters[i], strlen(filters[i]), "test"),
+				 FILTER_ADDED);
 		filter_engine_match(engine, &request.request, &decision);
 		if (decision.blocked != (i != 1))
 			fail_msg("%s on a %zu-byte URL: blocked=%d", filters[i], length, decision.blocked);
@@ -589,8 +616,8 @@ static void test_request_from_urls(void **state)
 {
 	struct filter_url_request request;
 
-	assert_int_equal(filter_request_from_urls(&request, "https://User@API.Shop.co.uk:8443/x", "https://www.shop.co.uk/",
-						  "xhr"),
+	assert_int_equal(filter_request_from_urls(&request, "https://User@API.Shop.co.uk:8443/x",
+						  "https://www.shop.co.uk/", "xhr"),
 			 0);
 	assert_string_equal(request.host, "api.shop.co.uk");
 	assert_string_equal(request.request.source_host, "www.shop.co.uk");

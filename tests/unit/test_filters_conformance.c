@@ -7,11 +7,14 @@
  * - every exception, loaded with the catch-all blocking filter "*",
  *   overrides it for its request;
  * - a request's filters loaded together leave it unblocked when one of
- *   them is an exception, unless a blocking filter is $important.
+ *   them is an exception, unless a blocking filter is $important;
+ * - with EasyPrivacy and EasyList loaded, the index gives the decisions of
+ *   a scan of every filter, for every fourth request of the corpus.
  *
- * The corpus is read from $PLAINSIGHT_ABP_REQUESTS, else
- * ../shared/data/abp-matching-requests.json from the current directory,
- * else /work/shared/data/abp-matching-requests.json.
+ * The corpus is read from $PLAINSIGHT_ABP_REQUESTS when it is set, else
+ * from ../shared/data/abp-matching-requests.json under the current
+ * directory, else from /work/shared/data/abp-matching-requests.json. The
+ * test fails when the file is not found.
  *
  * Requests whose URL has no host ("http://", which the corpus has 54 times)
  * cannot be matched and are skipped, as adblock-rust's own test does. A
@@ -82,22 +85,28 @@ static int load_corpus(void **state)
 {
 	static struct corpus corpus;
 	const char *variable = getenv("PLAINSIGHT_ABP_REQUESTS");
+	bool variable_set = variable && variable[0];
 	char tried[8192] = "";
 	char *text = NULL;
 
-	if (variable && variable[0]) {
+	/* A path given explicitly is the only one tried. */
+	if (variable_set) {
 		snprintf(corpus.path, sizeof(corpus.path), "%s", variable);
 		text = read_file(corpus.path);
 		snprintf(tried, sizeof(tried), "%s (PLAINSIGHT_ABP_REQUESTS)", variable);
 	}
-	for (size_t i = 0; !text && i < sizeof(default_paths) / sizeof(default_paths[0]); i++) {
+	for (size_t i = 0; !variable_set && !text && i < sizeof(default_paths) / sizeof(default_paths[0]);
+	     i++) {
 		snprintf(corpus.path, sizeof(corpus.path), "%s", default_paths[i]);
 		text = read_file(corpus.path);
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s", tried[0] ? ", " : "",
 			 default_paths[i]);
 	}
 	if (!text) {
-		fprintf(stderr, "abp-matching-requests.json not found; tried %s\n", tried);
+		fprintf(stderr,
+			"abp-matching-requests.json not found; tried %s. Set PLAINSIGHT_ABP_REQUESTS to its "
+			"path.\n",
+			tried);
 		return -1;
 	}
 
@@ -152,11 +161,12 @@ static void report_failure(struct tally *tally, const char *what, const char *fi
 {
 	if (tally->failures++ >= FAILURES_SHOWN)
 		return;
-	fprintf(stderr, "FAIL %s\n  filter    %s\n  url       %s\n  page      %s\n  type      %s\n", what, filter,
-		string_field(request, "url"), string_field(request, "sourceUrl"), string_field(request, "type"));
+	fprintf(stderr, "FAIL %s\n  filter    %s\n  url       %s\n  page      %s\n  type      %s\n", what,
+		filter, string_field(request, "url"), string_field(request, "sourceUrl"),
+		string_field(request, "type"));
 	if (decision)
-		fprintf(stderr, "  decision  matched=%d blocked=%d filter=%s exception=%s\n", decision->matched,
-			decision->blocked, decision->filter ? decision->filter : "-",
+		fprintf(stderr, "  decision  matched=%d blocked=%d filter=%s exception=%s\n",
+			decision->matched, decision->blocked, decision->filter ? decision->filter : "-",
 			decision->exception ? decision->exception : "-");
 }
 
@@ -177,8 +187,8 @@ static bool corpus_request(const cJSON *entry, struct filter_url_request *reques
 {
 	const char *type = string_field(entry, "type");
 
-	if (filter_request_from_urls(request, string_field(entry, "url"), string_field(entry, "sourceUrl"), type) !=
-	    0) {
+	if (filter_request_from_urls(request, string_field(entry, "url"), string_field(entry, "sourceUrl"),
+				     type) != 0) {
 		tally->no_host++;
 		return false;
 	}
@@ -187,8 +197,8 @@ static bool corpus_request(const cJSON *entry, struct filter_url_request *reques
 	return true;
 }
 
-static void check_blocking_filter(const cJSON *entry, const char *filter, const struct filter_request *request,
-				  struct tally *tally)
+static void check_blocking_filter(const cJSON *entry, const char *filter,
+				  const struct filter_request *request, struct tally *tally)
 {
 	struct filter_engine *engine = NULL;
 	struct filter_decision decision;
@@ -204,13 +214,15 @@ static void check_blocking_filter(const cJSON *entry, const char *filter, const 
 		tally->checked++;
 		filter_engine_match(engine, request, &decision);
 		if (!decision.blocked || !decision.filter || strcmp(decision.filter, filter) != 0)
-			report_failure(tally, "blocking filter alone does not block", filter, entry, &decision);
+			report_failure(tally, "blocking filter alone does not block", filter, entry,
+				       &decision);
 
 		/* Again through the token index instead of the linear scan. */
 		assert_int_equal(filter_engine_build_index(engine), 0);
 		filter_engine_match(engine, request, &decision);
 		if (!decision.blocked)
-			report_failure(tally, "indexed blocking filter does not block", filter, entry, &decision);
+			report_failure(tally, "indexed blocking filter does not block", filter, entry,
+				       &decision);
 	}
 	filter_engine_free(engine);
 }
@@ -219,7 +231,8 @@ static void print_tally(const char *check, const struct tally *tally)
 {
 	fprintf(stderr,
 		"%s: %zu checked, %zu failures, %zu filter uses excluded because the engine drops their "
-		"options on purpose (redirect= and the like), %zu requests skipped for a URL without a host\n",
+		"options on purpose (redirect= and the like), %zu requests skipped for a URL without a "
+		"host\n",
 		check, tally->checked, tally->failures, tally->excluded, tally->no_host);
 }
 
@@ -247,8 +260,8 @@ static void test_blocking_filters_alone(void **state)
 	assert_int_equal(tally.failures, 0);
 }
 
-static void check_exception_alone(const cJSON *entry, const char *exception, const struct filter_request *request,
-				  struct tally *tally)
+static void check_exception_alone(const cJSON *entry, const char *exception,
+				  const struct filter_request *request, struct tally *tally)
 {
 	static const char catch_all[] = "*";
 	struct filter_engine *engine = NULL;
@@ -267,7 +280,8 @@ static void check_exception_alone(const cJSON *entry, const char *exception, con
 		filter_engine_match(engine, request, &decision);
 		if (!decision.matched || decision.blocked || !decision.exception ||
 		    strcmp(decision.exception, exception) != 0)
-			report_failure(tally, "exception does not override \"*\"", exception, entry, &decision);
+			report_failure(tally, "exception does not override \"*\"", exception, entry,
+				       &decision);
 	}
 	filter_engine_free(engine);
 }
@@ -349,10 +363,11 @@ static void test_exceptions_win_together(void **state)
 			tally.checked++;
 			filter_engine_match(engine, &request.request, &decision);
 			if (important && !decision.blocked)
-				report_failure(&tally, "$important filter overridden", decision.filter ? decision.filter : "-",
-					       entry, &decision);
+				report_failure(&tally, "$important filter overridden",
+					       decision.filter ? decision.filter : "-", entry, &decision);
 			if (!important && decision.blocked)
-				report_failure(&tally, "exception does not win", decision.filter, entry, &decision);
+				report_failure(&tally, "exception does not win", decision.filter, entry,
+					       &decision);
 		}
 		filter_engine_free(engine);
 	}
@@ -362,12 +377,89 @@ static void test_exceptions_win_together(void **state)
 	assert_int_equal(tally.failures, 0);
 }
 
+#define LISTS_DIRECTORY                                                                                   \
+	"/usr/share/mozilla/extensions/{ec8030f7-c20a-464f-9b0e-13a3a9e97384}/uBlock0@raymondhill.net/" \
+	"assets/thirdparties/easylist/"
+#define SCAN_EVERY 4
+
+/* Adds a list line by line, without building the index, so that matching
+ * scans every filter. */
+static void add_lines(struct filter_engine *engine, const char *path)
+{
+	FILE *file = fopen(path, "r");
+	size_t capacity = 0;
+	char *line = NULL;
+	ssize_t length;
+
+	if (!file)
+		fail_msg("%s is missing: install the Debian package webext-ublock-origin-firefox", path);
+	while ((length = getline(&line, &capacity, file)) >= 0)
+		filter_engine_add(engine, line, (size_t)length, path);
+	free(line);
+	fclose(file);
+}
+
+static void compare_decisions(const cJSON *entry, const struct filter_request *request,
+			      const struct filter_engine *scan, const struct filter_engine *indexed,
+			      struct tally *tally)
+{
+	struct filter_decision expected;
+	struct filter_decision decision;
+
+	tally->checked++;
+	filter_engine_match(scan, request, &expected);
+	filter_engine_match(indexed, request, &decision);
+	if (decision.matched != expected.matched || decision.blocked != expected.blocked ||
+	    !decision.exception != !expected.exception)
+		report_failure(tally, "index and scan differ; the scan found",
+			       expected.filter ? expected.filter : "-", entry, &decision);
+}
+
+static void test_index_agrees_with_scan(void **state)
+{
+	static const char *const lists[] = { LISTS_DIRECTORY "easyprivacy.txt",
+					     LISTS_DIRECTORY "easylist.txt" };
+	struct corpus *corpus = *state;
+	struct filter_engine *indexed = NULL;
+	struct filter_engine *scan = NULL;
+	struct tally tally = { 0 };
+	const cJSON *entry;
+	size_t index = 0;
+
+	assert_int_equal(filter_engine_new(&scan), 0);
+	assert_int_equal(filter_engine_new(&indexed), 0);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		add_lines(scan, lists[i]);
+		assert_int_equal(filter_engine_load_file(indexed, lists[i]), 0);
+	}
+
+	cJSON_ArrayForEach(entry, corpus->root) {
+		struct filter_url_request request;
+
+		if (index++ % SCAN_EVERY != 0 || !corpus_request(entry, &request, &tally))
+			continue;
+		compare_decisions(entry, &request.request, scan, indexed, &tally);
+		/* Once more as an image request and with the party flipped, so
+		 * that more filters take part. */
+		request.request.type = FILTER_TYPE_IMAGE;
+		request.request.third_party = !request.request.third_party;
+		compare_decisions(entry, &request.request, scan, indexed, &tally);
+	}
+
+	print_tally("index against scan", &tally);
+	assert_true(tally.checked > 4000);
+	assert_int_equal(tally.failures, 0);
+	filter_engine_free(scan);
+	filter_engine_free(indexed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blocking_filters_alone),
 		cmocka_unit_test(test_exceptions_alone),
 		cmocka_unit_test(test_exceptions_win_together),
+		cmocka_unit_test(test_index_agrees_with_scan),
 	};
 
 	/* Invalid filters would be logged; the checks report them instead. */

@@ -37,7 +37,8 @@ static int load_lists(void **state)
 
 	for (size_t i = 0; i < sizeof(list_paths) / sizeof(list_paths[0]); i++) {
 		if (access(list_paths[i], R_OK) != 0) {
-			fprintf(stderr, "%s is missing: install the Debian package webext-ublock-origin-firefox\n",
+			fprintf(stderr,
+				"%s is missing: install the Debian package webext-ublock-origin-firefox\n",
 				list_paths[i]);
 			return -1;
 		}
@@ -56,11 +57,12 @@ static int load_lists(void **state)
 
 	filter_engine_stats(engine, &stats);
 	fprintf(stderr,
-		"EasyPrivacy + EasyList: %zu network filters loaded (%zu exceptions, %zu important, %zu regular "
+		"EasyPrivacy + EasyList: %zu network filters loaded (%zu exceptions, %zu important, %zu "
+		"regular "
 		"expressions, %zu unindexed), %zu cosmetic rules and %zu comments skipped, %zu dropped for "
 		"options not implemented, %zu invalid, in %.1f ms\n",
-		stats.loaded, stats.exceptions, stats.important, stats.regex, stats.unindexed, stats.cosmetic_skipped,
-		stats.comments, stats.unsupported, stats.invalid,
+		stats.loaded, stats.exceptions, stats.important, stats.regex, stats.unindexed,
+		stats.cosmetic_skipped, stats.comments, stats.unsupported, stats.invalid,
 		(double)(end.tv_sec - start.tv_sec) * 1e3 + (double)(end.tv_nsec - start.tv_nsec) / 1e6);
 	*state = engine;
 	return 0;
@@ -101,19 +103,25 @@ static void test_known_decisions(void **state)
 	static const struct known_request requests[] = {
 		{ "https://www.google-analytics.com/g/collect?v=2&tid=G-ABCDEF1234&cid=123.456&en=page_view",
 		  "https://www.example.com/", "ping", true, "google-analytics" },
-		{ "https://www.googletagmanager.com/gtag/js?id=G-ABCDEF1234", "https://www.example.com/", "script", true,
+		{ "https://www.googletagmanager.com/gtag/js?id=G-ABCDEF1234", "https://www.example.com/",
+		  "script", true,
 		  "googletagmanager" },
-		{ "https://connect.facebook.net/en_US/fbevents.js", "https://shop.example.org/", "script", true,
+		{ "https://connect.facebook.net/en_US/fbevents.js", "https://shop.example.org/", "script",
+		  true,
 		  "fbevents" },
 		{ "https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js?client=ca-pub-1",
 		  "https://news.example.net/", "script", true, "googlesyndication" },
-		{ "https://securepubads.g.doubleclick.net/tag/js/gpt.js", "https://news.example.net/", "script", true,
+		{ "https://securepubads.g.doubleclick.net/tag/js/gpt.js", "https://news.example.net/",
+		  "script", true,
 		  "doubleclick" },
 		{ "https://www.example.com/index.html", "https://www.example.com/", "document", false, NULL },
-		{ "https://www.example.com/static/app.js", "https://www.example.com/", "script", false, NULL },
-		{ "https://upload.wikimedia.org/wikipedia/commons/a/a9/Example.jpg", "https://en.wikipedia.org/",
+		{ "https://www.example.com/static/app.js", "https://www.example.com/", "script", false,
+		  NULL },
+		{ "https://upload.wikimedia.org/wikipedia/commons/a/a9/Example.jpg",
+		  "https://en.wikipedia.org/",
 		  "image", false, NULL },
-		{ "https://fonts.gstatic.com/s/roboto/v30/KFOmCnqEu92Fr1Mu4mxK.woff2", "https://www.example.com/",
+		{ "https://fonts.gstatic.com/s/roboto/v30/KFOmCnqEu92Fr1Mu4mxK.woff2",
+		  "https://www.example.com/",
 		  "font", false, NULL },
 	};
 
@@ -124,9 +132,10 @@ static void test_known_decisions(void **state)
 
 		assert_int_equal(filter_request_from_urls(&request, known->url, known->page, known->type), 0);
 		filter_engine_match(*state, &request.request, &decision);
-		fprintf(stderr, "%s %s (%s, page %s): %s%s%s\n", decision.blocked ? "blocked" : "allowed", known->url,
-			known->type, known->page, decision.filter ? decision.filter : "no filter",
-			decision.exception ? ", exception " : "", decision.exception ? decision.exception : "");
+		fprintf(stderr, "%s %s (%s, page %s): %s%s%s\n", decision.blocked ? "blocked" : "allowed",
+			known->url, known->type, known->page, decision.filter ? decision.filter : "no filter",
+			decision.exception ? ", exception " : "",
+			decision.exception ? decision.exception : "");
 		if (decision.blocked != known->blocked)
 			fail_msg("%s: blocked=%d, expected %d", known->url, decision.blocked, known->blocked);
 		if (known->filter_part && !strstr(decision.filter, known->filter_part))

@@ -8,9 +8,10 @@
  * registrable domains of the two URLs with libpsl, and an unknown page
  * ("http://") leaves the party unknown (filter_request_from_urls()).
  *
- * Loads the lists (timed as load_ms), then decides every request in file
- * order, N times over (default 1), timing each filter_engine_match() call
- * with CLOCK_MONOTONIC. Writes the first pass's decisions to OUT.jsonl,
+ * Loads the lists (timed as load_ms, and RSS measured right after), then
+ * reads the requests and decides every one in file order, N times over
+ * (default 1), timing each filter_engine_match() call with
+ * CLOCK_MONOTONIC. Writes the first pass's decisions to OUT.jsonl,
  * one line per request:
  *   {"i":0,"blocked":true,"filter":"||example.com^","exception":null}
  * and prints one JSON summary on stdout:
@@ -81,7 +82,8 @@ static int parse_options(int argc, char **argv, struct options *options)
 		case 'n':
 			options->repeat = strtol(optarg, &end, 10);
 			if (*end || options->repeat < 1 || options->repeat > 1000) {
-				fprintf(stderr, "abp_match: invalid --repeat %s: expected 1 to 1000\n", optarg);
+				fprintf(stderr, "abp_match: invalid --repeat %s: expected 1 to 1000\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -138,8 +140,8 @@ static struct filter_url_request *build_requests(const cJSON *root, size_t *coun
 	if (!requests)
 		return NULL;
 	cJSON_ArrayForEach(entry, root) {
-		filter_request_from_urls(&requests[i], string_field(entry, "url"), string_field(entry, "sourceUrl"),
-					 string_field(entry, "type"));
+		filter_request_from_urls(&requests[i], string_field(entry, "url"),
+					 string_field(entry, "sourceUrl"), string_field(entry, "type"));
 		i++;
 	}
 	return requests;
@@ -210,8 +212,8 @@ static int compare_durations(const void *a, const void *b)
 }
 
 /* Runs every pass; writes the first one's decisions. Returns 0 or -EIO. */
-static int run_passes(const struct filter_engine *engine, const struct filter_url_request *requests, size_t count,
-		      long repeat, FILE *decisions, uint64_t *durations)
+static int run_passes(const struct filter_engine *engine, const struct filter_url_request *requests,
+		      size_t count, long repeat, FILE *decisions, uint64_t *durations)
 {
 	for (long pass = 0; pass < repeat; pass++) {
 		for (size_t i = 0; i < count; i++) {
@@ -227,8 +229,8 @@ static int run_passes(const struct filter_engine *engine, const struct filter_ur
 	return ferror(decisions) ? -EIO : 0;
 }
 
-static void print_summary(size_t count, double load_ms, uint64_t *durations, size_t timed, size_t rss_after_load,
-			  const struct filter_stats *stats)
+static void print_summary(size_t count, double load_ms, uint64_t *durations, size_t timed,
+			  size_t rss_after_load, const struct filter_stats *stats)
 {
 	double total_ns = 0;
 
@@ -236,12 +238,14 @@ static void print_summary(size_t count, double load_ms, uint64_t *durations, siz
 		total_ns += (double)durations[i];
 	qsort(durations, timed, sizeof(*durations), compare_durations);
 
-	printf("{\"engine\":\"plainsight\",\"requests\":%zu,\"load_ms\":%.3f,\"median_ns\":%llu,\"p99_ns\":%llu,"
+	printf("{\"engine\":\"plainsight\",\"requests\":%zu,\"load_ms\":%.3f,\"median_ns\":%llu,\"p99_ns\":%"
+	       "llu,"
 	       "\"mean_ns\":%.1f,\"rss_bytes_after_load\":%zu,\"rss_bytes_peak\":%zu,",
 	       count, load_ms, timed ? (unsigned long long)durations[timed / 2] : 0ull,
 	       timed ? (unsigned long long)durations[(size_t)((double)(timed - 1) * 0.99)] : 0ull,
 	       timed ? total_ns / (double)timed : 0.0, rss_after_load, status_bytes("VmHWM"));
-	printf("\"filters\":{\"loaded\":%zu,\"exceptions\":%zu,\"important\":%zu,\"regex\":%zu,\"unindexed\":%zu,"
+	printf("\"filters\":{\"loaded\":%zu,\"exceptions\":%zu,\"important\":%zu,\"regex\":%zu,\"unindexed\":"
+	       "%zu,"
 	       "\"cosmetic_skipped\":%zu,\"comments\":%zu,\"unsupported\":%zu,\"invalid\":%zu}}\n",
 	       stats->loaded, stats->exceptions, stats->important, stats->regex, stats->unindexed,
 	       stats->cosmetic_skipped, stats->comments, stats->unsupported, stats->invalid);
@@ -269,20 +273,12 @@ int main(int argc, char **argv)
 	}
 	log_set_level(LOG_LEVEL_WARN);
 
-	text = read_file(options.requests);
-	root = text ? cJSON_Parse(text) : NULL;
-	free(text);
-	if (!cJSON_IsArray(root)) {
-		fprintf(stderr, "abp_match: %s: cannot read a JSON array of requests\n", options.requests);
-		goto cleanup;
-	}
-	requests = build_requests(root, &count);
-	durations = calloc(count * (size_t)options.repeat + 1, sizeof(*durations));
-	if (!requests || !durations || filter_engine_new(&engine) < 0) {
+	/* Lists first, so that the RSS after loading them has no requests in
+	 * it. */
+	if (filter_engine_new(&engine) < 0) {
 		fprintf(stderr, "abp_match: out of memory\n");
 		goto cleanup;
 	}
-
 	start = now_ns();
 	for (size_t i = 0; i < options.list_count; i++) {
 		if (filter_engine_load_file(engine, options.lists[i]) < 0) {
@@ -293,6 +289,20 @@ int main(int argc, char **argv)
 	load_ms = (double)(now_ns() - start) / 1e6;
 	rss_after_load = status_bytes("VmRSS");
 	filter_engine_stats(engine, &stats);
+
+	text = read_file(options.requests);
+	root = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	if (!cJSON_IsArray(root)) {
+		fprintf(stderr, "abp_match: %s: cannot read a JSON array of requests\n", options.requests);
+		goto cleanup;
+	}
+	requests = build_requests(root, &count);
+	durations = calloc(count * (size_t)options.repeat + 1, sizeof(*durations));
+	if (!requests || !durations) {
+		fprintf(stderr, "abp_match: out of memory\n");
+		goto cleanup;
+	}
 
 	decisions = fopen(options.decisions, "w");
 	if (!decisions) {
