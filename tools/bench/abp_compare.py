@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from collections import OrderedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,8 +69,8 @@ def parse_arguments():
     parser.add_argument("--repeat", type=int, default=10,
                         help="timed passes over the requests in each run (default: 10)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="runs of each driver, alternating; the report gives medians of the "
-                             "per-run values (default: 1)")
+                        help="runs of each driver, alternating, whose values the report gives "
+                             "as medians (default: 1)")
     parser.add_argument("--plainsight-driver", metavar="COMMAND",
                         default=os.path.join(ROOT, "build", "tools", "bench", "abp_match"),
                         help="plainsight driver command, split like a shell word list "
@@ -132,7 +133,7 @@ def run_driver(command, args, decisions_path):
 
 
 def run_rounds(args, directory):
-    """Runs both drivers alternately; the first round writes the decisions
+    """Runs both drivers alternately. The first round writes the decisions
     files that are compared. Returns the summaries per engine and those paths."""
     drivers = [(PLAINSIGHT, args.plainsight_command), (GHOSTERY, args.ghostery_command)]
     summaries = {PLAINSIGHT: [], GHOSTERY: []}
@@ -211,6 +212,15 @@ class ListIndex:
             self.badfiltered.add(pattern + ("$" + ",".join(remaining) if remaining else ""))
 
 
+def url_host(url):
+    """Returns the host of an absolute URL, or "" when it has none (the corpus
+    gives "http://" for an unknown page)."""
+    try:
+        return urllib.parse.urlsplit(url or "").hostname or ""
+    except ValueError:
+        return ""
+
+
 def split_filter(text):
     """Splits a network filter into its pattern and its list of options."""
     if text.startswith("@@"):
@@ -257,7 +267,15 @@ def first_filter(text):
     return text.split(" <+> ")[0] if text else text
 
 
-def classify(blocking, allowing, index):
+def unknown_party_options(text, request):
+    """Returns the party options of a filter if the request's page URL has no
+    host, which leaves the party unknown. Returns an empty set otherwise."""
+    if url_host(request.get("sourceUrl")):
+        return set()
+    return option_names(split_filter(text)[1]) & PARTY_OPTIONS
+
+
+def classify(request, blocking, allowing, index):
     """Derives the cause of a difference from the blocking side's filter and
     the allowing side's exception."""
     filter_text = first_filter(blocking.get("filter"))
@@ -266,6 +284,10 @@ def classify(blocking, allowing, index):
     if filter_text and exception_text and "important" in option_names(split_filter(filter_text)[1]):
         return "$important filter, which the allowing side let an exception override"
     if exception_text:
+        party = unknown_party_options(exception_text, request)
+        if party:
+            return (f"exception only on the allowing side; the exception uses ${', $'.join(sorted(party))} "
+                    "and the page URL has no host, so the party is unknown")
         return f"exception only on the allowing side; the exception {describe_filter(exception_text)}"
     if allowing.get("filter"):
         return "the allowing side matched a filter but did not block"
@@ -275,13 +297,19 @@ def classify(blocking, allowing, index):
         return "blocking filter is disabled by a $badfilter line of the lists"
     if filter_text in index.conditions:
         return f"blocking filter is inside `!#if {index.conditions[filter_text]}`"
+    party = unknown_party_options(filter_text, request)
+    if party:
+        return (f"blocking filter uses ${', $'.join(sorted(party))} and the page URL has no host, "
+                "so the party is unknown")
     return f"blocking filter {describe_filter(filter_text)}"
 
 
 def compare_decisions(requests, decisions, index):
-    """Returns the equal count, the count of requests both block with a
-    different filter text, and the differences grouped by kind and cause."""
+    """Returns the equal counts (among all requests, and among those whose
+    page URL has a host), the count of requests both block with a different
+    filter text, and the differences grouped by kind and cause."""
     equal = 0
+    known_party = [0, 0]
     other_filter = 0
     groups = OrderedDict([(f"{PLAINSIGHT} blocks, {GHOSTERY} allows", {}),
                           (f"{GHOSTERY} blocks, {PLAINSIGHT} allows", {}),
@@ -293,17 +321,21 @@ def compare_decisions(requests, decisions, index):
         if ours is None or theirs is None:
             groups["missing or invalid decision"].setdefault("no decision line", []).append(i)
             continue
-        if bool(ours.get("blocked")) == bool(theirs.get("blocked")):
+        same = bool(ours.get("blocked")) == bool(theirs.get("blocked"))
+        if url_host(request.get("sourceUrl")):
+            known_party[0] += same
+            known_party[1] += 1
+        if same:
             equal += 1
             if ours.get("blocked") and first_filter(ours.get("filter")) != first_filter(theirs.get("filter")):
                 other_filter += 1
             continue
         if ours.get("blocked"):
-            kind, cause = f"{PLAINSIGHT} blocks, {GHOSTERY} allows", classify(ours, theirs, index)
+            kind, cause = f"{PLAINSIGHT} blocks, {GHOSTERY} allows", classify(request, ours, theirs, index)
         else:
-            kind, cause = f"{GHOSTERY} blocks, {PLAINSIGHT} allows", classify(theirs, ours, index)
+            kind, cause = f"{GHOSTERY} blocks, {PLAINSIGHT} allows", classify(request, theirs, ours, index)
         groups[kind].setdefault(cause, []).append(i)
-    return equal, other_filter, groups
+    return equal, known_party, other_filter, groups
 
 
 def format_int(value):
@@ -328,6 +360,8 @@ def timing_table(summaries):
     rows = [("median ns per request", "median_ns", format_int),
             ("p99 ns per request", "p99_ns", format_int),
             ("mean ns per request", "mean_ns", format_int),
+            ("median ns with request building", "with_request_median_ns", format_int),
+            ("p99 ns with request building", "with_request_p99_ns", format_int),
             ("load ms", "load_ms", format_ms),
             ("RSS before load, MiB", "rss_bytes_before_load", format_mib),
             ("RSS after load, MiB", "rss_bytes_after_load", format_mib),
@@ -394,6 +428,11 @@ def difference_lines(requests, decisions, groups):
     return lines
 
 
+def warmup_text(summaries):
+    value = summaries[0].get("warmup_passes")
+    return "not reported" if value is None else str(value)
+
+
 def environment_lines(args, summaries):
     cpu = "unknown CPU"
     try:
@@ -407,8 +446,10 @@ def environment_lines(args, summaries):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"- {now}, Linux {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Node.js {node}, "
              f"@ghostery/adblocker {version}",
-             f"- {args.rounds} round(s), each driver run {args.repeat} timed passes over the requests "
-             f"after one untimed warm-up pass; the table gives medians of the per-run values"]
+             f"- {args.rounds} round(s), each driver run {args.repeat} timed passes over the requests; "
+             f"the table gives medians of the per-run values",
+             f"- untimed warm-up passes before timing: {warmup_text(summaries[PLAINSIGHT])} "
+             f"for {PLAINSIGHT}, {warmup_text(summaries[GHOSTERY])} for {GHOSTERY}"]
     for path in args.lists:
         lines.append(f"- list `{path}` ({os.path.getsize(path):,} bytes)")
     lines.append(f"- requests `{args.requests}`")
@@ -419,7 +460,7 @@ def goal_text(met):
     return "met" if met else "NOT met"
 
 
-def summary_lines(summaries, requests, equal, other_filter):
+def summary_lines(summaries, requests, equal, known_party, other_filter):
     medians = {name: median_field(summaries[name], "median_ns") for name in summaries}
     p99s = {name: median_field(summaries[name], "p99_ns") for name in summaries}
     median_ratio = format_ratio(medians[GHOSTERY], medians[PLAINSIGHT])
@@ -434,6 +475,8 @@ def summary_lines(summaries, requests, equal, other_filter):
              f"- p99 ratio: **{format_optional_ratio(p99_ratio)}**",
              f"- equal decisions (blocked or not): **{equal:,} of {len(requests):,}, {equal_percent:.2f}%** "
              f"(goal at least {GOAL_EQUAL_PERCENT}%: {goal_text(equal_percent >= GOAL_EQUAL_PERCENT)})",
+             f"- equal decisions among the {known_party[1]:,} requests whose page URL has a host: "
+             f"{known_party[0]:,} ({100.0 * known_party[0] / max(known_party[1], 1):.2f}%)",
              f"- requests both engines block, with a different filter text: {other_filter:,}"]
     disagreements = median_field(summaries[GHOSTERY], "decision_engine_disagreements")
     if disagreements:
@@ -468,11 +511,11 @@ def main():
         decisions = {name: read_decisions(path, len(requests), name) for name, path in paths.items()}
     check_counts(summaries, requests)
 
-    equal, other_filter, groups = compare_decisions(requests, decisions, ListIndex(args.lists))
+    equal, known_party, other_filter, groups = compare_decisions(requests, decisions, ListIndex(args.lists))
     report = ["## Adblock Plus matching: plainsight and @ghostery/adblocker", ""]
     report += environment_lines(args, summaries)
     report += [""] + timing_table(summaries)
-    report += summary_lines(summaries, requests, equal, other_filter)
+    report += summary_lines(summaries, requests, equal, known_party, other_filter)
     if args.rounds > 1:
         report += ["", "Per round:", ""] + rounds_table(summaries)
     report += ["", "## Differences"]
