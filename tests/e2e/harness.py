@@ -24,7 +24,7 @@ READY_TIMEOUT_S = 20
 TEST_HOST = "shop.plainsight.test"
 # Real trackers' host names; the browsers resolve them to 127.0.0.1, and the
 # test certificate names them.
-TRACKER_HOSTS = ("www.facebook.com", "analytics.tiktok.com", "region1.google-analytics.com")
+TRACKER_HOSTS = ("www.facebook.com", "analytics.tiktok.com", "region1.google-analytics.com", "us.i.posthog.com")
 STOP_TIMEOUT_S = 20
 
 

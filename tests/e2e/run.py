@@ -17,6 +17,7 @@ import traceback
 from browsers import Chromium, Firefox
 from harness import (GET_BODY_BYTES, TEST_HOST, UPLOAD_RESPONSE_BYTES, Plainsight, Workspace,
                      archive_plaintext, events_by_url, expect_equal, field, run_checked)
+from persona import test_chromium_persona, test_firefox_persona
 from trackers import test_chromium_trackers, test_firefox_trackers
 
 UPLOAD_BYTES = 5 * 1024 * 1024
@@ -453,7 +454,7 @@ def field_values(event):
 def check_h2_browser(context, browser, executable, library):
     """Loads the HTTP/2 page in a browser and checks every event and field."""
     write_h2_shop(context, 100)
-    plainsight = context.start("run", "--fields", "--pid", str(os.getpid()), "--offsets-cache",
+    plainsight = context.start("run", "--fields", "--keep-values", "--pid", str(os.getpid()), "--offsets-cache",
                                os.path.join(context.directory, "offsets-cache"), name=f"{executable}-h2")
     try:
         since = context.nginx.access_log_size()
@@ -496,7 +497,7 @@ def check_h2_joined_late(context, browser, executable):
         browser.open(context.nginx.h2_url("/site/h2shop.html", TEST_HOST))
         if not context.nginx.wait_for_request("/site/first-done.txt", 90, since):
             raise AssertionError(f"{executable} did not load the page:\n{browser.log()[-2000:]}")
-        plainsight = context.start("run", "--fields", "--pid", str(os.getpid()), "--offsets-cache",
+        plainsight = context.start("run", "--fields", "--keep-values", "--pid", str(os.getpid()), "--offsets-cache",
                                    os.path.join(context.directory, "offsets-cache"), name=f"{executable}-late")
         done = context.nginx.wait_for_request("/site/done.txt", 90, since)
     finally:
@@ -532,7 +533,7 @@ def test_chromium_http2_joined_late(context):
 def test_curl_http2(context):
     get_url = context.nginx.h2_url("/h2/page?lang=en")
     post_url = context.nginx.h2_url("/api/h2-post")
-    plainsight = context.start_own_capture("--fields")
+    plainsight = context.start_own_capture("--fields", "--keep-values")
     run_checked(["curl", "-sS", "--http2", "--cacert", context.authority.ca_cert, "-o", "/dev/null", get_url,
                  "--next", "--http2", "--cacert", context.authority.ca_cert, "-o", "/dev/null",
                  "--data-binary", "email=ada%40example.com&id=7", post_url])
@@ -564,7 +565,7 @@ def test_http2_early_response(context):
     url = context.nginx.h2_url("/early/collect")
     body = '{"user":{"email":"early@example.org"}}'
     trace = os.path.join(context.directory, "early.trace")
-    plainsight = context.start_own_capture("--fields")
+    plainsight = context.start_own_capture("--fields", "--keep-values")
     # nginx resets the stream after its early response, which curl reports as
     # a framing error (exit code 92).
     subprocess.run(["curl", "-sS", "--http2", "--cacert", context.authority.ca_cert, "-o", "/dev/null",
@@ -745,6 +746,8 @@ TESTS = [
     test_chromium_http1,
     test_firefox_trackers,
     test_chromium_trackers,
+    test_firefox_persona,
+    test_chromium_persona,
     test_offsets_command,
     test_quic_send_reported,
     test_har_matches_live,
