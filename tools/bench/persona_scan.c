@@ -334,7 +334,16 @@ static void scan_one(struct workload *work, const struct field_list *fields)
 	clear_findings(&work->findings);
 }
 
-enum measured_case { CASE_EXTRACT, CASE_SCAN, CASE_EXTRACT_AND_SCAN };
+/* The pattern detectors over the same fields, as every request gets them
+ * whether or not a persona is given. */
+static void detect_one(struct workload *work, const struct field_list *fields)
+{
+	if (pii_scan(fields, NULL, &work->findings) < 0)
+		abort();
+	clear_findings(&work->findings);
+}
+
+enum measured_case { CASE_EXTRACT, CASE_SCAN, CASE_DETECT, CASE_DETECT_AND_SCAN, CASE_EXTRACT_AND_SCAN };
 
 static void run_pass(struct workload *work, enum measured_case measured)
 {
@@ -342,10 +351,12 @@ static void run_pass(struct workload *work, enum measured_case measured)
 	size_t i;
 
 	for (i = 0; i < work->request_count; i++) {
-		if (measured == CASE_SCAN) {
+		if (measured == CASE_SCAN || measured == CASE_DETECT_AND_SCAN)
 			scan_one(work, &work->fields[i]);
+		if (measured == CASE_DETECT || measured == CASE_DETECT_AND_SCAN)
+			detect_one(work, &work->fields[i]);
+		if (measured != CASE_EXTRACT && measured != CASE_EXTRACT_AND_SCAN)
 			continue;
-		}
 		extract_one(work, i, &fields);
 		if (measured == CASE_EXTRACT_AND_SCAN)
 			scan_one(work, &fields);
@@ -409,7 +420,7 @@ int main(int argc, char **argv)
 	size_t field_bytes = 0;
 	size_t field_count = 0;
 	size_t findings_per_pass;
-	double extract_rate, scan_rate, both_rate;
+	double extract_rate, scan_rate, both_rate, detect_rate, detect_scan_rate;
 	size_t i;
 	size_t j;
 	int option;
@@ -470,17 +481,20 @@ int main(int argc, char **argv)
 	extract_rate = passes_per_second(&work, CASE_EXTRACT, seconds);
 	scan_rate = passes_per_second(&work, CASE_SCAN, seconds);
 	both_rate = passes_per_second(&work, CASE_EXTRACT_AND_SCAN, seconds);
+	detect_rate = passes_per_second(&work, CASE_DETECT, seconds);
+	detect_scan_rate = passes_per_second(&work, CASE_DETECT_AND_SCAN, seconds);
 
 	printf("{\"benchmark\":\"persona_scan\",\"persona\":\"%s\",\"patterns\":%zu,\"matcher_bytes\":%zu,"
 	       "\"requests\":%zu,\"request_bytes\":%zu,\"fields\":%zu,\"field_bytes\":%zu,"
 	       "\"findings_per_pass\":%zu,\"seconds_per_case\":%.2f,\"extract_mb_s\":%.1f,"
 	       "\"persona_scan_mb_s\":%.1f,\"persona_scan_field_mb_s\":%.1f,"
-	       "\"extract_and_scan_mb_s\":%.1f}\n",
+	       "\"extract_and_scan_mb_s\":%.1f,\"detectors_mb_s\":%.1f,\"detectors_and_persona_mb_s\":%.1f}\n",
 	       persona_path == temp_path ? "built-in ten values" : "file", persona_pattern_count(persona),
 	       persona_memory_bytes(persona), work.request_count, request_bytes, field_count, field_bytes,
 	       findings_per_pass, seconds, extract_rate * (double)request_bytes / 1e6,
 	       scan_rate * (double)request_bytes / 1e6, scan_rate * (double)field_bytes / 1e6,
-	       both_rate * (double)request_bytes / 1e6);
+	       both_rate * (double)request_bytes / 1e6, detect_rate * (double)request_bytes / 1e6,
+	       detect_scan_rate * (double)request_bytes / 1e6);
 
 	for (i = 0; i < work.request_count; i++) {
 		field_list_clear(&work.fields[i]);

@@ -4,14 +4,21 @@ HTTP/1.1 and HTTP/2 requests with bodies.
 
 The archive is captured live from curl against a local nginx (127.0.0.1):
 REQUESTS requests over HTTP/1.1 and as many over HTTP/2, each a POST with a
-form or JSON body. Replay then runs ROUNDS times pinned to CPU 0, without
-and with --fields, and the medians are printed.
+form or JSON body. Replay then runs ROUNDS times pinned to CPU 0 in each
+mode, and the medians are printed. Every mode classifies and scans each
+request for personal data; the modes differ in what they add:
+
+  no lists   vendor table and detectors, no filter lists (--no-filter-lists)
+  default    the above, and EasyPrivacy and EasyList
+  persona    default, and a persona of ten values (--persona)
+  --fields   default, and every field printed (--fields)
 
 Run as root after `make`:
   tools/bench/replay_throughput.py --requests 2000 --rounds 5
 """
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -61,6 +68,13 @@ def capture_archive(binary, workspace, requests):
     return archive, len(plainsight.events()), data_bytes
 
 
+PERSONA = {"name": "benchmark shopper", "values": {
+    "email": ["user7@example.com", "ada.lovelace@example.org"], "phone": ["+44 20 7946 0958"],
+    "first_name": ["Ada"], "last_name": ["Lovelace"], "street_address": ["12 Analytical Row"],
+    "city": ["London"], "postal_code": ["SW1A 1AA"], "payment_card": ["4111 1111 1111 1111"],
+    "user_id": ["u-1815-1852"]}}
+
+
 def time_replay(binary, archive, extra):
     started = time.monotonic()
     result = subprocess.run(["taskset", "-c", "0", binary, "replay", *extra, archive],
@@ -84,8 +98,18 @@ def main():
         archive, live_events, data_bytes = capture_archive(args.binary, workspace, args.requests)
         print(f"archive: {live_events} requests, {data_bytes / 1e6:.1f} MB of plaintext, "
               f"{os.path.getsize(archive) / 1e6:.1f} MB compressed")
+        persona = os.path.join(workspace.directory, "persona.json")
+        with open(persona, "w", encoding="utf-8") as file:
+            json.dump(PERSONA, file)
+        key = os.path.join(workspace.directory, "fingerprint.key")
+        with open(key, "wb") as file:
+            file.write(os.urandom(32))
+        common = ["--fingerprint-key", key]
+        modes = (("no lists", ["--no-filter-lists"]), ("default", []), ("persona", ["--persona", persona]),
+                 ("--fields", ["--fields"]))
         print(f"{'mode':10} {'median s':>9} {'requests/s':>11} {'MB/s':>7}")
-        for name, extra in (("events", []), ("--fields", ["--fields"])):
+        for name, extra in modes:
+            extra = common + extra
             times = []
             for _ in range(args.rounds):
                 elapsed, events = time_replay(args.binary, archive, extra)
