@@ -1,8 +1,9 @@
 /*
- * The classifier: one call per request gives the site context, whether the
- * request goes to a tracker (vendor table first, then the filter lists for
- * the long tail), what a pixel decoder read from it, and whether it is the
- * browser's own traffic. Every label names the rule that produced it.
+ * The classifier: one call per request. It gives the site context and
+ * whether the request goes to a tracker: the vendor table first, then the
+ * filter lists for the long tail. It adds what a pixel decoder read, whether
+ * the request is the browser's own traffic, and the personal data found.
+ * Every label names the rule that produced it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -106,9 +107,9 @@ static void match_lists(const struct classifier *classifier, const struct classi
 	result->label.matched_by = result->matched_by;
 }
 
-/* Meanings for the personal-data scan from what the decoder knows: a
- * pixel's own field names ("ud[em]", "u_hem") say more than the generic
- * table of names. */
+/* Returns the meaning of each field as the pixel decoder read it, for the
+ * personal-data scan: a pixel's own field names ("ud[em]", "u_hem") are
+ * more exact than the generic table of names. */
 static enum pii_meaning *decoder_meanings(const struct classify_request *request, const struct tracker_label *label)
 {
 	enum pii_meaning *meanings;
@@ -137,8 +138,9 @@ static bool overlaps(const struct pii_finding *a, const struct pii_finding *b)
 }
 
 /* Moves the detectors' findings into result, except where a persona
- * finding covers the same text: the persona knows whose value it is and
- * gives the plain value's fingerprint even for a hash. */
+ * finding covers the same text. The persona finding is kept because it
+ * names the person's value, so even a hash gets the plain value's
+ * fingerprint. */
 static int merge_findings(struct pii_findings *result, struct pii_findings *detected)
 {
 	size_t persona_count = result->count;

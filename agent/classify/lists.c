@@ -6,8 +6,8 @@
  * EasyPrivacy against tracking.
  *
  * By default the lists are the ones Debian 12 ships with uBlock Origin
- * (package webext-ublock-origin-firefox 1.67). When they are missing the
- * classifier runs without them and says so once.
+ * (package webext-ublock-origin-firefox 1.67). When they are missing, the
+ * classifier runs without them and logs one warning per list.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -3,8 +3,8 @@
  * key file, so the same value has the same fingerprint everywhere. Without
  * one, the agent keeps its own key in /var/lib/plainsight, created on first
  * use. A process that can neither read nor create it (replay as a normal
- * user) uses a random key for this run only, and says so: its
- * fingerprints then match nothing outside the run.
+ * user) uses a random key for this run only and logs a warning, because
+ * its fingerprints then match nothing outside the run.
  */
 #include <errno.h>
 #include <string.h>

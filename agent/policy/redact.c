@@ -3,8 +3,8 @@
  * replaced by a mark that names its category and the start of its keyed
  * fingerprint ("[email:3f2a9c1e04b7]"), wherever the text appears: as it was
  * decoded, and percent-encoded once or twice as URLs carry it. A printed
- * value that holds a finding in a form the text search cannot see (base64,
- * JSON escapes inside a query parameter) is replaced whole. Cookie and
+ * value that contains a finding in a form the text search cannot see
+ * (base64, JSON escapes inside a query parameter) is replaced whole. Cookie and
  * Authorization values and URL credentials are always replaced.
  */
 #include <ctype.h>
@@ -220,8 +220,8 @@ static bool has_mark(const struct redactor *redactor, const char *value, size_t 
 	return false;
 }
 
-/* Appends one name=value pair of a query, its value replaced when it holds
- * a finding that the text search did not find in it. */
+/* Appends one name=value pair of a query. Its value is replaced when it
+ * contains a finding that the text search did not find in it. */
 static int append_parameter(const struct redactor *redactor, const char *pair, size_t length, char **out,
 			    size_t *used, size_t *capacity)
 {
@@ -242,8 +242,8 @@ static int append_parameter(const struct redactor *redactor, const char *pair, s
 	return append(out, used, capacity, mark, strlen(mark));
 }
 
-/* Replaces the value of each query parameter that holds a finding the text
- * search did not see in the URL, such as an e-mail address inside base64. */
+/* Replaces the value of each query parameter that contains a finding the
+ * text search did not see in the URL, such as an e-mail address in base64. */
 static char *redact_parameters(const struct redactor *redactor, char *url)
 {
 	char *query = strchr(url, '?');

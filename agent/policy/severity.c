@@ -1,7 +1,7 @@
 /*
- * Severity of an event and of each personal-data finding in it.
+ * Severity of an event and of each personal-data finding in it. The
+ * default policy, by what was sent to whom:
  *
- * Default policy:
  *   personal data or a hashed identifier sent to a third-party tracker  high
  *   personal data sent to another third party                          medium
  *   personal data sent to the first party                              info

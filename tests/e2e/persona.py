@@ -1,8 +1,8 @@
-"""End-to-end tests of personal-data findings and redaction: a page in a
-real browser sends a test person's data to trackers' host names (resolved to
-127.0.0.1) the ways real pixels do, and plainsight, given that persona,
-reports each finding with its category and path while no form of any of the
-person's values appears anywhere in its output."""
+"""End-to-end tests of personal-data findings and redaction. A page in a
+real browser sends a test person's data to trackers' host names (resolved
+to 127.0.0.1) the ways real pixels do. plainsight, given that persona, must
+report each finding with its category and path, and no form of any of the
+person's values may appear anywhere in its output."""
 
 import base64
 import hashlib
