@@ -1,7 +1,7 @@
-"""End-to-end tests of tracker classification: a shop page in a real browser
+"""End-to-end tests of tracker classification. A shop page in a real browser
 sends requests in the wire formats of the TikTok Pixel, the Meta Pixel and
-Google Analytics 4 to those trackers' real host names (resolved to
-127.0.0.1 by the browser), and one request to the shop's own API."""
+Google Analytics 4 to those trackers' real host names, which the browser
+resolves to 127.0.0.1. It also sends one request to the shop's own API."""
 
 import os
 

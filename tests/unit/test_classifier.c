@@ -1,9 +1,9 @@
 /*
- * Unit tests of the classifier (agent/classify/): a request's URL, headers
- * and body go in, through the extract stage as in the agent, and the
- * tracker label comes out: vendor, category, the pixel decoder's event,
- * account id, page URL and identity fields, and the rule that matched.
- * The requests follow each pixel's wire format as its script sends it.
+ * Unit tests of the classifier (agent/classify/). A request's URL, headers
+ * and body go through the extract stage as in the agent. The tracker label
+ * comes out: vendor, category, the pixel decoder's event, account id, page
+ * URL and identity fields, and the rule that matched. The requests follow
+ * each pixel's wire format as its script sends it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
