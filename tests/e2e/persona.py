@@ -11,7 +11,8 @@ import os
 import urllib.parse
 
 from browsers import Chromium, Firefox
-from harness import TEST_HOST, TRACKER_HOSTS, expect_equal, field
+from harness import expect_equal, field
+from pages import capture_page
 
 EMAIL = "Jane.Doe@Example.com"
 PHONE = "+49 151 2345 6789"
@@ -86,11 +87,6 @@ def value_forms(value):
 
 
 def check_persona(context, browser, executable):
-    site = context.nginx.site_directory()
-    with open(os.path.join(site, "persona.html"), "w", encoding="utf-8") as file:
-        file.write(PERSONA_PAGE)
-    with open(os.path.join(site, "done.txt"), "w", encoding="utf-8") as file:
-        file.write("done\n")
     persona_path = os.path.join(context.directory, "persona.json")
     with open(persona_path, "w", encoding="utf-8") as file:
         json.dump(PERSONA, file)
@@ -98,23 +94,9 @@ def check_persona(context, browser, executable):
     with open(key_path, "wb") as file:
         file.write(os.urandom(32))
 
-    plainsight = context.start("run", "--pid", str(os.getpid()), "--fields", "--persona", persona_path,
-                               "--fingerprint-key", key_path, "--offsets-cache",
-                               os.path.join(context.directory, "offsets-cache"), name=f"{executable}-persona")
-    try:
-        since = context.nginx.access_log_size()
-        page = context.nginx.h2_url("/site/persona.html?email=" + urllib.parse.quote(EMAIL, safe=""), TEST_HOST)
-        browser.open(page, (TEST_HOST,) + TRACKER_HOSTS)
-        done = context.nginx.wait_for_request("/site/done.txt", 90, since)
-    finally:
-        browser.close()
-    plainsight.stop()
-    if not done:
-        raise AssertionError(f"{executable} did not finish the page:\n{browser.log()[-2000:]}")
-
-    by_host = {}
-    for event in plainsight.events():
-        by_host.setdefault(field(event, "server.address"), []).append(event)
+    plainsight, by_host = capture_page(
+        context, browser, executable, "persona", PERSONA_PAGE, "?email=" + urllib.parse.quote(EMAIL, safe=""),
+        ("--fields", "--persona", persona_path, "--fingerprint-key", key_path))
     expected = {
         "analytics.tiktok.com": {("body.json.context.user.email", "email"),
                                  ("body.json.context.user.phone_number", "phone")},

@@ -3,10 +3,9 @@ sends requests in the wire formats of the TikTok Pixel, the Meta Pixel and
 Google Analytics 4 to those trackers' real host names, which the browser
 resolves to 127.0.0.1. It also sends one request to the shop's own API."""
 
-import os
-
 from browsers import Chromium, Firefox
-from harness import TEST_HOST, TRACKER_HOSTS, events_by_url, expect_equal, field
+from harness import TEST_HOST, events_by_url, expect_equal, field
+from pages import capture_page
 
 # Each request is awaited, so the page is done when done.txt is asked for.
 TRACKER_PAGE = """<!DOCTYPE html>
@@ -46,27 +45,7 @@ run();
 
 
 def check_trackers(context, browser, executable):
-    site = context.nginx.site_directory()
-    with open(os.path.join(site, "trackers.html"), "w", encoding="utf-8") as file:
-        file.write(TRACKER_PAGE)
-    with open(os.path.join(site, "done.txt"), "w", encoding="utf-8") as file:
-        file.write("done\n")
-
-    plainsight = context.start("run", "--pid", str(os.getpid()), "--offsets-cache",
-                               os.path.join(context.directory, "offsets-cache"), name=f"{executable}-trackers")
-    try:
-        since = context.nginx.access_log_size()
-        browser.open(context.nginx.h2_url("/site/trackers.html", TEST_HOST), (TEST_HOST,) + TRACKER_HOSTS)
-        done = context.nginx.wait_for_request("/site/done.txt", 90, since)
-    finally:
-        browser.close()
-    plainsight.stop()
-    if not done:
-        raise AssertionError(f"{executable} did not finish the page:\n{browser.log()[-2000:]}")
-
-    by_host = {}
-    for event in plainsight.events():
-        by_host.setdefault(field(event, "server.address"), []).append(event)
+    plainsight, by_host = capture_page(context, browser, executable, "trackers", TRACKER_PAGE)
     page = context.nginx.h2_url("/site/trackers.html", TEST_HOST)
     expected = {
         "www.facebook.com": ("Meta", "PageView", "1234567890123"),
