@@ -8,9 +8,9 @@ from harness import TEST_HOST, TRACKER_HOSTS, field
 
 
 def capture_page(context, browser, executable, name, html, query="", arguments=()):
-    """Serves html as /site/NAME.html, opens it (with query) in browser under
-    a capture limited to this test's processes, waits until the page asks
-    for done.txt, and returns the events grouped by server.address."""
+    """Serves html as /site/NAME.html and opens it (with query) in browser
+    under a capture limited to this test's processes. Waits until the page
+    requests done.txt, and returns the events grouped by server.address."""
     site = context.nginx.site_directory()
     with open(os.path.join(site, f"{name}.html"), "w", encoding="utf-8") as file:
         file.write(html)
