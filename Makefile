@@ -64,7 +64,8 @@ BENCH_BINS := $(BUILD)/tools/bench/tls_write_client $(BUILD)/tools/bench/tls_sin
 
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude -Iagent
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_http1 $(BUILD)/fuzz/fuzz_http2 $(BUILD)/fuzz/fuzz_extract
+FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_http1 $(BUILD)/fuzz/fuzz_http2 $(BUILD)/fuzz/fuzz_extract \
+	$(BUILD)/fuzz/fuzz_filters $(BUILD)/fuzz/fuzz_pii
 
 .PHONY: all test unit-test e2e-test bench fuzz fuzz-build clean
 all: $(BUILD)/plainsight
@@ -149,12 +150,25 @@ $(BUILD)/fuzz/fuzz_extract: tests/fuzz/fuzz_extract.c $(wildcard agent/extract/*
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_extract.c $(wildcard agent/extract/*.c) agent/common/log.c \
 		-lcjson -lz -lbrotlidec -o $@
 
+$(BUILD)/fuzz/fuzz_filters: tests/fuzz/fuzz_filters.c $(wildcard agent/filters/*) agent/common/log.c
+	$(msg) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_filters.c $(wildcard agent/filters/*.c) agent/common/log.c \
+		-lpcre2-8 -lpsl -o $@
+
+$(BUILD)/fuzz/fuzz_pii: tests/fuzz/fuzz_pii.c $(wildcard agent/classify/pii*) agent/policy/redact.c \
+		agent/extract/fields.c agent/common/log.c
+	$(msg) FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_pii.c $(wildcard agent/classify/pii*.c) agent/policy/redact.c \
+		agent/extract/fields.c agent/common/log.c -lpsl -o $@
+
 fuzz-build: $(FUZZ_TARGETS)
 
 # Runs each target for FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus;
 # new inputs go to build/fuzz/corpus, never into the repository.
 fuzz: fuzz-build
-	$(Q)for target in http1 http2 extract; do \
+	$(Q)for target in http1 http2 extract pii; do \
 		mkdir -p $(BUILD)/fuzz/corpus/$$target; \
 		echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
 		$(BUILD)/fuzz/fuzz_$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
