@@ -1,8 +1,10 @@
 # plainsight build. Everything generated goes to $(BUILD).
 #
 #   make            build build/plainsight
-#   make test       unit tests, then end-to-end tests (root)
+#   make demo       install missing packages, build, run the demo shop in two browsers (root)
+#   make test       install missing packages, unit tests, then end-to-end tests (root)
 #   make unit-test  unit tests only (no root needed)
+#   make deps       install the missing Debian packages (root)
 #   make bench      build the benchmark client
 #   make clean      remove build/
 #   make V=1        show every command
@@ -30,8 +32,20 @@ endif
 .SUFFIXES:
 
 PKG_LIBS := libbpf libelf zlib libcjson libnghttp2 libbrotlidec libpsl libpcre2-8 libcrypto
+# On a fresh machine pkg-config comes with the packages that make demo and
+# make test install first; they build through a new make, which reads these.
+ifneq ($(shell command -v pkg-config 2>/dev/null),)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS))
 PKG_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS))
+endif
+
+# Goals that install packages and attach uprobes stop at once without root.
+ROOT_GOALS := $(filter demo test deps,$(MAKECMDGOALS))
+ifneq ($(ROOT_GOALS),)
+ifneq ($(shell id -u),0)
+$(error make $(ROOT_GOALS) must run as root: it installs Debian packages with apt-get and attaches uprobes)
+endif
+endif
 
 CFLAGS ?= -O2 -g
 AGENT_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
@@ -67,7 +81,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_http1 $(BUILD)/fuzz/fuzz_http2 $(BUILD)/fuzz/fuzz_extract \
 	$(BUILD)/fuzz/fuzz_filters $(BUILD)/fuzz/fuzz_pii
 
-.PHONY: all test unit-test e2e-test bench fuzz fuzz-build clean
+.PHONY: all deps demo test unit-test e2e-test bench fuzz fuzz-build clean
 all: $(BUILD)/plainsight
 
 $(BUILD)/vmlinux.h:
@@ -129,7 +143,20 @@ unit-test: $(UNIT_BINS)
 e2e-test: $(BUILD)/plainsight
 	$(Q)$(PYTHON) tests/e2e/run.py --binary $(BUILD)/plainsight
 
-test: unit-test e2e-test
+deps:
+	$(Q)tools/install-deps.sh
+
+# Builds and tests run in a new make, which reads the pkg-config flags of the
+# libraries that deps may just have installed.
+test: deps
+	$(Q)$(MAKE) --no-print-directory unit-test e2e-test
+
+# The demo shop in Firefox ESR and Chromium under plainsight, with its
+# summary; the check makes it fail when the events differ from what the
+# shop sends (tools/demo/demo.py).
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(PYTHON) tools/demo/demo.py --binary $(BUILD)/plainsight --check
 
 bench: $(BUILD)/plainsight $(BENCH_BINS)
 

@@ -140,10 +140,15 @@ class Chromium(Browser):
         self.log_path = os.path.join(directory, "chromium.log")
         self.process = None
 
-    def open(self, url, host="shop.plainsight.test"):
-        """Opens url; host is a name, or a tuple of names, mapped to 127.0.0.1."""
+    def open(self, url, host="shop.plainsight.test", only_listed_hosts=False):
+        """Opens url; host is a name, or a tuple of names, mapped to 127.0.0.1.
+        With only_listed_hosts, every other name fails to resolve, so the
+        browser cannot connect anywhere else."""
         names = (host,) if isinstance(host, str) else host
         rules = ", ".join(f"MAP {name} 127.0.0.1" for name in names)
+        if only_listed_hosts:
+            # Chromium applies the first rule that matches a name.
+            rules += ", MAP * ~NOTFOUND"
         arguments = [
             CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",

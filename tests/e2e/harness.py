@@ -44,9 +44,10 @@ def run_checked(command, **kwargs):
 
 
 class CertificateAuthority:
-    """A CA and one server certificate for localhost and 127.0.0.1."""
+    """A CA and one server certificate for localhost, 127.0.0.1 and the
+    given host names (by default the test shop's and the trackers')."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, hosts=(TEST_HOST,) + TRACKER_HOSTS):
         self.ca_key = os.path.join(directory, "ca.key")
         self.ca_cert = os.path.join(directory, "ca.pem")
         self.server_key = os.path.join(directory, "server.key")
@@ -60,7 +61,7 @@ class CertificateAuthority:
         run_checked(["openssl", "req", "-newkey", "rsa:2048", "-nodes",
                      "-keyout", self.server_key, "-out", request, "-subj", "/CN=localhost"])
         with open(extensions, "w", encoding="ascii") as file:
-            names = ",".join(f"DNS:{host}" for host in (TEST_HOST,) + TRACKER_HOSTS)
+            names = ",".join(f"DNS:{host}" for host in hosts)
             file.write(f"subjectAltName=DNS:localhost,{names},IP:127.0.0.1\n")
         run_checked(["openssl", "x509", "-req", "-in", request, "-CA", self.ca_cert,
                      "-CAkey", self.ca_key, "-CAcreateserial", "-out", self.server_cert,
