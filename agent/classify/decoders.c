@@ -20,6 +20,10 @@
 
 struct path_list {
 	char **items;
+	/* For events only: when names[i] is set, a field at items[i] names
+	 * the event names[i] by being there (LinkedIn's conversionId is a
+	 * number, the event is a conversion). */
+	char **names;
 	size_t count;
 };
 
@@ -104,9 +108,13 @@ static void decoder_clear(struct decoder *decoder)
 
 	free(decoder->name);
 	for (size_t l = 0; l < 3; l++) {
-		for (size_t i = 0; i < lists[l]->count; i++)
+		for (size_t i = 0; i < lists[l]->count; i++) {
 			free(lists[l]->items[i]);
+			if (lists[l]->names)
+				free(lists[l]->names[i]);
+		}
 		free(lists[l]->items);
+		free(lists[l]->names);
 	}
 	for (size_t i = 0; i < decoder->identity_count; i++) {
 		free(decoder->identity[i].pattern);
@@ -127,24 +135,46 @@ void decoder_table_free(struct decoder_table *table)
 	free(table);
 }
 
-static int read_path_list(const cJSON *object, const char *key, struct path_list *list)
+/* Reads one entry of a path list: a path, or for events an object
+ * {"present": path, "event": name}. */
+static int read_path_entry(const cJSON *item, bool named, struct path_list *list)
+{
+	const cJSON *present = cJSON_GetObjectItemCaseSensitive(item, "present");
+	const cJSON *event = cJSON_GetObjectItemCaseSensitive(item, "event");
+	size_t index = list->count++;
+
+	if (cJSON_IsString(item)) {
+		list->items[index] = strdup(item->valuestring);
+		return list->items[index] ? 0 : -ENOMEM;
+	}
+	if (!named || !cJSON_IsString(present) || !cJSON_IsString(event))
+		return -EINVAL;
+	list->items[index] = strdup(present->valuestring);
+	list->names[index] = strdup(event->valuestring);
+	return list->items[index] && list->names[index] ? 0 : -ENOMEM;
+}
+
+static int read_path_list(const cJSON *object, const char *key, bool named, struct path_list *list)
 {
 	const cJSON *array = cJSON_GetObjectItemCaseSensitive(object, key);
+	size_t size;
 	const cJSON *item;
+	int error;
 
 	if (!array)
 		return 0;
 	if (!cJSON_IsArray(array))
 		return -EINVAL;
-	list->items = calloc((size_t)cJSON_GetArraySize(array) + 1, sizeof(*list->items));
-	if (!list->items)
+	size = (size_t)cJSON_GetArraySize(array) + 1;
+	list->items = calloc(size, sizeof(*list->items));
+	if (named)
+		list->names = calloc(size, sizeof(*list->names));
+	if (!list->items || (named && !list->names))
 		return -ENOMEM;
 	cJSON_ArrayForEach(item, array) {
-		if (!cJSON_IsString(item))
-			return -EINVAL;
-		list->items[list->count] = strdup(item->valuestring);
-		if (!list->items[list->count++])
-			return -ENOMEM;
+		error = read_path_entry(item, named, list);
+		if (error)
+			return error;
 	}
 	return 0;
 }
@@ -208,11 +238,11 @@ static int read_decoder(const cJSON *object, struct decoder *decoder)
 	if (!decoder->name)
 		return -ENOMEM;
 
-	error = read_path_list(object, "event", &decoder->event);
+	error = read_path_list(object, "event", true, &decoder->event);
 	if (!error)
-		error = read_path_list(object, "account_id", &decoder->account_id);
+		error = read_path_list(object, "account_id", false, &decoder->account_id);
 	if (!error)
-		error = read_path_list(object, "page_url", &decoder->page_url);
+		error = read_path_list(object, "page_url", false, &decoder->page_url);
 	if (!error)
 		error = read_identity(object, decoder);
 	if (!error)
@@ -356,9 +386,11 @@ static void read_events(const struct decoder *decoder, const struct field_list *
 			struct pixel_report *report)
 {
 	for (size_t p = 0; p < decoder->event.count && report->event_count == 0; p++) {
+		const char *name = decoder->event.names ? decoder->event.names[p] : NULL;
+
 		for (size_t i = next_match(fields, 0, decoder->event.items[p]); i < fields->count;
 		     i = next_match(fields, i + 1, decoder->event.items[p]))
-			add_event(report, fields->fields[i].value);
+			add_event(report, name ? name : fields->fields[i].value);
 	}
 	if (report->event_count == 0 && decoder->event_default)
 		add_event(report, decoder->event_default);

@@ -97,6 +97,12 @@ static const struct pixel_case pixel_cases[] = {
 		.account_id = "7654321", .page_url = "https://shop.example/",
 	},
 	{
+		.url = "https://px.ads.linkedin.com/collect?v=2&fmt=gif&pid=7654321&conversionId=9876543"
+		       "&url=https%3A%2F%2Fshop.example%2Fdone",
+		.vendor = "LinkedIn", .decoder = "linkedin-insight", .event = "conversion", .event_count = 1,
+		.account_id = "7654321", .page_url = "https://shop.example/done",
+	},
+	{
 		.url = "https://tr.snapchat.com/p",
 		.content_type = "application/x-www-form-urlencoded",
 		.body = "pid=aaaa-bbbb&ev=PURCHASE&pl=https%3A%2F%2Fshop.example%2Fok&u_hem=4f1b",

@@ -34,7 +34,7 @@ EXPECTED_TRACKERS = [
     ("confirmation", "Meta Pixel", "Purchase", "917356204815",
      {"email": (None, None)}, "high"),
     ("confirmation", "Google Analytics 4", "purchase", "G-PSDEMO2024", {"email": ("query.dl", None)}, "high"),
-    ("confirmation", "LinkedIn Insight Tag", "9876543", "5123456", {"email": ("query.url", None)}, "high"),
+    ("confirmation", "LinkedIn Insight Tag", "conversion", "5123456", {"email": ("query.url", None)}, "high"),
     ("confirmation", "Microsoft Clarity", None, None,
      {"email": (None, "gzip"), "first_name": (None, "gzip"), "last_name": (None, "gzip")}, "high"),
 ]
