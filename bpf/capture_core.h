@@ -147,6 +147,20 @@ static __always_inline int enter_tls_call(void *tls_object, const void *buffer, 
 	return 0;
 }
 
+/* Counts a call that is not captured as nested in the captured call that
+ * encloses it on the same thread, so that the shared return probe only
+ * decrements the depth and does not end the enclosing call. Without an
+ * enclosing call, nothing is saved. */
+static __always_inline int skip_nested_call(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ps_pending_call *outer = bpf_map_lookup_elem(&pending_calls, &pid_tgid);
+
+	if (outer)
+		outer->depth++;
+	return 0;
+}
+
 static __always_inline struct ps_conn_state *lookup_connection(__u32 tgid, __u64 tls_object)
 {
 	struct ps_conn_key key = { .tgid = tgid, .tls_object = tls_object };

@@ -140,10 +140,28 @@ int BPF_KPROBE(nspr_write_enter, const void *descriptor, const void *buffer)
 	return enter_nspr_call(descriptor, buffer, PS_DIRECTION_EGRESS);
 }
 
-/* PRInt32 PR_Read(PRFileDesc *fd, void *buf, PRInt32 amount), and PR_Recv. */
+/* PRInt32 PR_Read(PRFileDesc *fd, void *buf, PRInt32 amount) */
 SEC("uprobe")
 int BPF_KPROBE(nspr_read_enter, const void *descriptor, void *buffer)
 {
+	return enter_nspr_call(descriptor, buffer, PS_DIRECTION_INGRESS);
+}
+
+/* PR_MSG_PEEK in NSPR 4.35's prio.h. */
+#define NSPR_MSG_PEEK 0x2
+
+/* PRInt32 PR_Recv(PRFileDesc *fd, void *buf, PRInt32 amount, PRIntn flags,
+ * PRIntervalTime timeout)
+ * Firefox ESR 153 peeks at 1 byte with PR_Recv and PR_MSG_PEEK to check that
+ * a TLS connection is still alive (seen up to 11 times on one HTTP/2
+ * connection of a page that talks to 4 host names). The peeked byte stays in
+ * NSS's buffer and the next PR_Read returns it again, so a captured peek
+ * would put the byte twice into the stream. */
+SEC("uprobe")
+int BPF_KPROBE(nspr_recv_enter, const void *descriptor, void *buffer, int amount, int flags)
+{
+	if (flags & NSPR_MSG_PEEK)
+		return skip_nested_call();
 	return enter_nspr_call(descriptor, buffer, PS_DIRECTION_INGRESS);
 }
 

@@ -54,6 +54,7 @@ PROGRAM_GETTER(tls_call_exit_long)
 PROGRAM_GETTER(ssl_free_enter)
 PROGRAM_GETTER(nspr_write_enter)
 PROGRAM_GETTER(nspr_read_enter)
+PROGRAM_GETTER(nspr_recv_enter)
 PROGRAM_GETTER(nspr_close_enter)
 PROGRAM_GETTER(nss_import_fd_exit)
 PROGRAM_GETTER(gnutls_send_enter)
@@ -77,7 +78,8 @@ static const struct probe_spec openssl_probes[] = {
 };
 
 /* NSPR 4.x: Firefox calls PR_Write and PR_Read on its TLS sockets; PR_Send
- * and PR_Recv take the same first three arguments. */
+ * and PR_Recv take the same first three arguments. PR_Recv gets its own entry
+ * probe because a PR_Recv with PR_MSG_PEEK in its flags is not captured. */
 static const struct probe_spec nspr_probes[] = {
 	{ "PR_Write", false, true, nspr_write_enter },
 	{ "PR_Write", true, true, tls_call_exit },
@@ -85,7 +87,7 @@ static const struct probe_spec nspr_probes[] = {
 	{ "PR_Read", true, true, tls_call_exit },
 	{ "PR_Send", false, false, nspr_write_enter },
 	{ "PR_Send", true, false, tls_call_exit },
-	{ "PR_Recv", false, false, nspr_read_enter },
+	{ "PR_Recv", false, false, nspr_recv_enter },
 	{ "PR_Recv", true, false, tls_call_exit },
 	{ "PR_Close", false, false, nspr_close_enter },
 	{ NULL },

@@ -3,6 +3,8 @@ sends requests in the wire formats of the TikTok Pixel, the Meta Pixel and
 Google Analytics 4 to those trackers' real host names, which the browser
 resolves to 127.0.0.1. It also sends one request to the shop's own API."""
 
+import re
+
 from browsers import Chromium, Firefox
 from harness import TEST_HOST, events_by_url, expect_equal, field
 from pages import capture_page
@@ -44,8 +46,22 @@ run();
 """
 
 
+def stats_counter(stderr, name):
+    """Returns the value of the counter called name in the stats line that
+    plainsight logs at exit."""
+    found = re.search(rf"\binfo: stats: .*\b{name}=(\d+)", stderr)
+    if not found:
+        raise AssertionError(f"no {name} in the stats line:\n{stderr[-2000:]}")
+    return int(found.group(1))
+
+
 def check_trackers(context, browser, executable):
     plainsight, by_host = capture_page(context, browser, executable, "trackers", TRACKER_PAGE)
+    # Garbage bytes are bytes that the HTTP parsers skipped because the
+    # reassembled stream differs from what the peer sent, as when a peek is
+    # captured like a read. The HTTP/2 parser then loses the frame boundaries
+    # and pairs the responses only at close.
+    expect_equal(stats_counter(plainsight.stderr(), "garbage_bytes"), 0, "garbage bytes in the stats line")
     page = context.nginx.h2_url("/site/trackers.html", TEST_HOST)
     expected = {
         "www.facebook.com": ("Meta", "PageView", "1234567890123"),
