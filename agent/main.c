@@ -73,13 +73,15 @@ static void print_usage(FILE *stream)
 	fprintf(stream,
 		"Usage: plainsight run [OPTIONS]\n"
 		"       plainsight capture -o ARCHIVE [OPTIONS]\n"
-		"       plainsight replay ARCHIVE|FILE.har [-o EVENTS]\n"
+		"       plainsight replay ARCHIVE|FILE.har [-o EVENTS] [OPTIONS]\n"
 		"       plainsight offsets BINARY [--ignore-symbols]\n"
 		"\n"
 		"Observes what processes send over TLS, before encryption, and prints one\n"
-		"JSON event per HTTP request (JSON Lines). run and capture need root, or\n"
-		"CAP_BPF and CAP_PERFMON. capture also writes every captured chunk to a\n"
-		"compressed archive, which replay reads without privileges. replay also\n"
+		"JSON event per HTTP request (JSON Lines), with tracker labels, personal\n"
+		"data findings and a severity. run and capture need root, or CAP_BPF,\n"
+		"CAP_PERFMON and CAP_DAC_READ_SEARCH. capture also writes every captured\n"
+		"chunk to a compressed archive, which replay reads without privileges.\n"
+		"replay takes the output and classification options too, and also\n"
 		"reads HAR 1.2 files, as browsers' developer tools export them. offsets\n"
 		"shows where BoringSSL's SSL_write and SSL_read are in a stripped binary\n"
 		"such as Chromium, and how that was decided.\n"
@@ -90,13 +92,16 @@ static void print_usage(FILE *stream)
 		"  --cgroup PATH          processes in this cgroup v2 directory and below\n"
 		"  --all-processes        every process\n"
 		"\n"
-		"Output and limits:\n"
+		"Output:\n"
 		"  -o, --output FILE      run, replay: events file (appended); capture: archive\n"
-		"  --events FILE          capture: events file (default: stdout)\n"
+		"  --events FILE          events file (default: stdout); files are created\n"
+		"                         with mode 0600\n"
 		"  --fields               add each request's fields (URL, query, cookies,\n"
 		"                         headers, body, decoded) as plainsight.fields;\n"
 		"                         personal data in them is redacted unless\n"
 		"                         --keep-values is given\n"
+		"\n"
+		"Classification and personal data (run, capture, replay):\n"
 		"  --vendors FILE         vendor table entries that extend or replace the\n"
 		"                         built-in ones (repeatable; docs/VENDORS.md)\n"
 		"  --filter-list FILE     Adblock Plus filter list for trackers the vendor\n"
@@ -113,8 +118,11 @@ static void print_usage(FILE *stream)
 		"                         created when missing)\n"
 		"  --keep-values          print personal data, cookies and credentials as\n"
 		"                         captured instead of redacted (files made 0600)\n"
-		"  --body-keep BYTES      body bytes kept per message for --fields\n"
-		"                         (default 1M)\n"
+		"\n"
+		"Limits:\n"
+		"  --body-keep BYTES      body bytes kept per message for extraction and\n"
+		"                         personal-data scanning; a longer body is scanned\n"
+		"                         in part and marked body_cut (default 1M)\n"
 		"  --max-decoded-body BYTES  body bytes decoded at most (gzip, deflate, br);\n"
 		"                         a larger body is reported cut (default 8M)\n"
 		"  --call-limit BYTES     bytes copied per TLS call at most; more are counted\n"
@@ -129,6 +137,7 @@ static void print_usage(FILE *stream)
 		"  --rescan-interval S    rescan processes for new TLS libraries every S\n"
 		"                         seconds, 0 to turn off (default 5)\n"
 		"  --duration S           stop after S seconds (default: run until signalled)\n"
+		"\n"
 		"  -v, --verbose          debug messages, including libbpf's\n"
 		"  -h, --help             this text\n"
 		"  --version              the version\n"
@@ -499,6 +508,7 @@ struct pipeline {
 	uint64_t event_errors;
 	uint64_t archive_errors;
 	uint64_t extract_errors; /* requests classified without their fields */
+	uint64_t scans_cut;      /* requests whose body or fields were scanned in part */
 	struct classifier *classifier;
 	struct policy *policy;
 	struct fingerprint_key *key;
@@ -569,6 +579,10 @@ static void split_url(const char *url, char *host, size_t host_size, const char 
 		return;
 	start += 2;
 	*target = start + strcspn(start, "/?#");
+	/* Credentials ("user:password@") are no part of the host. */
+	for (const char *at = start; at < *target; at++)
+		if (*at == '@')
+			start = at + 1;
 	if (*start == '[')
 		start++;
 	length = strcspn(start, "]:/?#");
@@ -616,6 +630,12 @@ static void write_event(void *user, const struct http_exchange *exchange)
 	if (extract_fields(pipeline, exchange, &fields) != 0) {
 		pipeline->extract_errors++;
 		log_warn("out of memory: fields of a request not extracted");
+	}
+	if (fields.body_cut || fields.fields_cut) {
+		if (pipeline->scans_cut++ == 0)
+			log_warn("a request was scanned only in part: its body is longer than --body-keep or "
+				 "--max-decoded-body, or it has more fields than the extract stage keeps; such events "
+				 "carry plainsight.body_cut or fields_cut (further ones are counted as scans_cut)");
 	}
 	classify_exchange(pipeline, exchange, &fields, &classification);
 	if (pipeline->print_fields)
@@ -721,7 +741,7 @@ static void log_stream_stats(const struct pipeline *pipeline)
 	log_info("stats: events=%llu event_write_errors=%llu connections=%llu connections_evicted=%llu "
 		 "requests_without_response=%llu responses_without_request=%llu requests_dropped=%llu "
 		 "garbage_bytes=%llu stream_bytes_lost=%llu bytes_lost_after_last_event=%llu "
-		 "http2_connections=%llu server_side_connections=%llu quic_notices=%llu extract_errors=%llu",
+		 "http2_connections=%llu server_side_connections=%llu quic_notices=%llu extract_errors=%llu scans_cut=%llu",
 		 (unsigned long long)event_writer_count(pipeline->events),
 		 (unsigned long long)pipeline->event_errors, (unsigned long long)stats.connections,
 		 (unsigned long long)stats.connections_evicted, (unsigned long long)stats.requests_without_response,
@@ -729,7 +749,7 @@ static void log_stream_stats(const struct pipeline *pipeline)
 		 (unsigned long long)stats.garbage_bytes, (unsigned long long)stats.bytes_lost,
 		 (unsigned long long)stats.bytes_lost_unreported, (unsigned long long)stats.http2_connections,
 		 (unsigned long long)stats.server_side_connections, (unsigned long long)stats.quic_notices,
-		 (unsigned long long)pipeline->extract_errors);
+		 (unsigned long long)pipeline->extract_errors, (unsigned long long)pipeline->scans_cut);
 }
 
 static void log_capture_stats(struct capture *capture, const struct pipeline *pipeline)

@@ -397,10 +397,10 @@ int body_extract(struct extract_context *ctx, const struct extract_request *requ
 	size_t i;
 	int err;
 
-	if (!request->body || !request->body_kept)
-		return 0;
 	if (request->body_kept < request->body_bytes)
 		ctx->list->body_cut = true;
+	if (!request->body || !request->body_kept)
+		return 0;
 
 	err = join_content_encodings(request, &content_encoding);
 	if (err)

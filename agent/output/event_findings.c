@@ -114,6 +114,12 @@ void event_add_findings(cJSON *event, const struct event_annotations *annotation
 	const struct classification *classification = annotations->classification;
 	cJSON *plainsight = event_object_at(event, "plainsight");
 
+	/* A body scanned in part may hide personal data: say so on every
+	 * event, not only with --fields. */
+	if (annotations->scanned_fields && annotations->scanned_fields->body_cut)
+		cJSON_AddBoolToObject(plainsight, "body_cut", true);
+	if (annotations->scanned_fields && annotations->scanned_fields->fields_cut)
+		cJSON_AddBoolToObject(plainsight, "fields_cut", true);
 	if (!policy)
 		return;
 	event_add_text(plainsight, "severity", severity_name(policy->severity));

@@ -175,17 +175,24 @@ static void split_host_port(struct authority *authority, unsigned int default_po
 	}
 }
 
-/* Copies the authority of an absolute URL ("https://host:port/path") into
- * authority->text. Returns false when url has no "//". */
+/* Copies the host and port of an absolute URL ("https://user@host:port/")
+ * into authority->text, without the credentials. Returns false when url has
+ * no "//". */
 static bool authority_of_url(const char *url, struct authority *authority)
 {
 	const char *start = strstr(url, "//");
+	const char *at;
 	size_t length;
 
 	if (!start)
 		return false;
 	start += 2;
 	length = strcspn(start, "/?#");
+	at = memrchr(start, '@', length);
+	if (at) {
+		length -= (size_t)(at + 1 - start);
+		start = at + 1;
+	}
 	snprintf(authority->text, sizeof(authority->text), "%.*s", (int)length, start);
 	return true;
 }
@@ -406,7 +413,7 @@ static void add_fields(cJSON *event, const struct field_list *fields)
 			return;
 		for (size_t d = 0; d < field->decoding_count; d++) {
 			if (d)
-				strcat(chain, ">");
+				strcat(chain, " > ");
 			strcat(chain, field_decoding_name(field->decodings[d]));
 		}
 		add_text(item, "path", field->path);
@@ -418,8 +425,6 @@ static void add_fields(cJSON *event, const struct field_list *fields)
 			add_text(item, "encoding", chain);
 		cJSON_AddItemToArray(array, item);
 	}
-	if (fields->body_cut)
-		cJSON_AddBoolToObject(object_at(event, "plainsight"), "body_cut", true);
 }
 
 char *event_url_full(const struct http_exchange *exchange)

@@ -24,7 +24,11 @@ int fingerprint_key_open(struct fingerprint_key **key, const char *path)
 	if (access(FINGERPRINT_KEY_DEFAULT_PATH, F_OK) == 0)
 		return fingerprint_key_load(key, FINGERPRINT_KEY_DEFAULT_PATH);
 
-	if (mkdir(FINGERPRINT_KEY_DEFAULT_DIR, 0700) != 0 && errno != EEXIST)
+	/* Only a key that is missing is created. One that this process may
+	 * not see (a normal user, a directory of mode 0700) is left alone. */
+	if (errno != ENOENT)
+		error = -errno;
+	else if (mkdir(FINGERPRINT_KEY_DEFAULT_DIR, 0700) != 0 && errno != EEXIST)
 		error = -errno;
 	else
 		error = fingerprint_key_generate(FINGERPRINT_KEY_DEFAULT_PATH);
@@ -34,7 +38,8 @@ int fingerprint_key_open(struct fingerprint_key **key, const char *path)
 		return fingerprint_key_load(key, FINGERPRINT_KEY_DEFAULT_PATH);
 	}
 
-	log_warn("cannot create the fingerprint key %s (%s): fingerprints of this run use a random key and "
-		 "match no other run; give one with --fingerprint-key", FINGERPRINT_KEY_DEFAULT_PATH, strerror(-error));
+	log_warn("cannot read or create the fingerprint key %s (%s): fingerprints of this run use a random key "
+		 "and match no other run; give one with --fingerprint-key", FINGERPRINT_KEY_DEFAULT_PATH,
+		 strerror(-error));
 	return fingerprint_key_random(key);
 }

@@ -18,6 +18,10 @@
 
 #define SECRET_MARK "[REDACTED]"
 
+/* Texts shorter than this (a first name, a city) are replaced only as
+ * whole words, so that "Max" leaves "Maximilian" alone. */
+#define WHOLE_WORD_BELOW_BYTES 8
+
 struct needle {
 	const char *text; /* points into a field value */
 	size_t length;
@@ -30,6 +34,13 @@ struct redactor {
 	struct needle *needles;
 	size_t count;
 };
+
+static int compare_length(const void *left, const void *right)
+{
+	const struct needle *a = left, *b = right;
+
+	return a->length < b->length ? 1 : a->length > b->length ? -1 : 0;
+}
 
 int redactor_new(struct redactor **out, const struct field_list *fields, const struct pii_findings *findings,
 		 const char *const *marks)
@@ -58,6 +69,9 @@ int redactor_new(struct redactor **out, const struct field_list *fields, const s
 			.field = finding->field,
 		};
 	}
+	/* Longest first: an e-mail address that starts with the first name
+	 * is replaced whole, not from behind the name. */
+	qsort(redactor->needles, redactor->count, sizeof(*redactor->needles), compare_length);
 	*out = redactor;
 	return 0;
 }
@@ -101,10 +115,37 @@ static int next_byte(const char *text, size_t length, size_t *position)
 	return text[at] == '+' ? ' ' : (unsigned char)text[at];
 }
 
+/* Whether the byte that text spells at position, after percent-decoding
+ * once, is a letter or digit. */
+static bool word_byte_at(const char *text, size_t length, size_t position)
+{
+	if (position >= length)
+		return false;
+	if (text[position] == '%' && position + 2 < length && hex_value(text[position + 1]) >= 0 &&
+	    hex_value(text[position + 2]) >= 0)
+		return isalnum(hex_value(text[position + 1]) * 16 + hex_value(text[position + 2]));
+	return isalnum((unsigned char)text[position]);
+}
+
+/* Whether a letter or digit comes right before start: a plain one, or one
+ * written as %XX. */
+static bool word_byte_before(const char *text, size_t start)
+{
+	if (start == 0)
+		return false;
+	if (start >= 3 && text[start - 3] == '%' && hex_value(text[start - 2]) >= 0 && hex_value(text[start - 1]) >= 0)
+		return isalnum(hex_value(text[start - 2]) * 16 + hex_value(text[start - 1]));
+	return isalnum((unsigned char)text[start - 1]);
+}
+
 /* Returns the end of the needle when text at start spells it, else 0. */
 static size_t match_at(const char *text, size_t length, size_t start, const struct needle *needle)
 {
 	size_t position = start;
+	bool whole_word = needle->length < WHOLE_WORD_BELOW_BYTES;
+
+	if (whole_word && word_byte_before(text, start))
+		return 0;
 
 	for (size_t i = 0; i < needle->length; i++) {
 		int byte = next_byte(text, length, &position);
@@ -116,6 +157,8 @@ static size_t match_at(const char *text, size_t length, size_t start, const stru
 		if (byte != (unsigned char)needle->text[i])
 			return 0;
 	}
+	if (whole_word && word_byte_at(text, length, position))
+		return 0;
 	return position;
 }
 

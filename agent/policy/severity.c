@@ -88,12 +88,32 @@ static int read_match(const cJSON *rule, const char *key, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+/* Whether every member of object is one of keys: a misspelt key must not
+ * turn a rule into one that matches everything. */
+static bool only_known_keys(const cJSON *object, const char *const *keys, size_t count)
+{
+	const cJSON *member;
+
+	cJSON_ArrayForEach(member, object) {
+		bool known = false;
+
+		for (size_t i = 0; i < count && !known; i++)
+			known = strcmp(member->string, keys[i]) == 0;
+		if (!known)
+			return false;
+	}
+	return true;
+}
+
+static const char *const rule_keys[] = { "site", "vendor", "tracker_category", "pii_category", "severity" };
+
 static int read_rule(const cJSON *item, struct policy_rule *rule)
 {
 	const cJSON *severity = cJSON_GetObjectItemCaseSensitive(item, "severity");
 	int error;
 
-	if (!cJSON_IsObject(item) || !cJSON_IsString(severity))
+	if (!cJSON_IsObject(item) || !cJSON_IsString(severity) ||
+	    !only_known_keys(item, rule_keys, sizeof(rule_keys) / sizeof(rule_keys[0])))
 		return -EINVAL;
 	if (severity_from_name(severity->valuestring, &rule->severity))
 		return -EINVAL;
@@ -128,6 +148,21 @@ static int read_text(const char *path, char **text, size_t *length)
 	return error;
 }
 
+/* Logs where cJSON stopped parsing text, as a line and column. */
+static void log_syntax_error(const char *path, const char *text, size_t length)
+{
+	const char *stop = cJSON_GetErrorPtr();
+	size_t line = 1, column = 1;
+
+	for (const char *c = text; stop && c < stop && c < text + length; c++) {
+		column = *c == '\n' ? 1 : column + 1;
+		line += *c == '\n';
+	}
+	log_error("invalid policy file %s: not valid JSON at line %zu, column %zu", path, line, column);
+}
+
+static const char *const file_keys[] = { "rules", "comment" };
+
 static int parse_rules(const char *path, const char *text, size_t length, struct policy *policy)
 {
 	cJSON *root = cJSON_ParseWithLength(text, length);
@@ -135,8 +170,13 @@ static int parse_rules(const char *path, const char *text, size_t length, struct
 	const cJSON *item;
 	int error = 0;
 
-	if (!cJSON_IsArray(rules)) {
-		log_error("invalid policy file %s: expected a JSON object with a \"rules\" array", path);
+	if (!root) {
+		log_syntax_error(path, text, length);
+		return -EINVAL;
+	}
+	if (!cJSON_IsArray(rules) || !only_known_keys(root, file_keys, sizeof(file_keys) / sizeof(file_keys[0]))) {
+		log_error("invalid policy file %s: expected a JSON object with a \"rules\" array (and optionally "
+			  "a \"comment\"), and no other member", path);
 		cJSON_Delete(root);
 		return -EINVAL;
 	}
@@ -150,7 +190,7 @@ static int parse_rules(const char *path, const char *text, size_t length, struct
 		if (error == -EINVAL)
 			log_error("invalid policy file %s: rules[%zu]: expected \"severity\" (none, info, low, "
 				  "medium or high) and optional non-empty strings site, vendor, tracker_category "
-				  "and pii_category", path, policy->count - 1);
+				  "and pii_category, and no other member", path, policy->count - 1);
 	}
 	cJSON_Delete(root);
 	return error;

@@ -85,6 +85,13 @@ static const struct pixel_case pixel_cases[] = {
 		.identity = { "query.cid=client_id", "body.form[1].up.email=email" },
 	},
 	{
+		.url = "https://www.google-analytics.com/collect?v=1&t=event&ea=signup&tid=UA-12345-1&cid=55.66"
+		       "&dl=https%3A%2F%2Fshop.example%2Fjoin",
+		.vendor = "Google", .decoder = "universal-analytics", .event = "signup", .event_count = 1,
+		.account_id = "UA-12345-1", .page_url = "https://shop.example/join",
+		.identity = { "query.cid=client_id" },
+	},
+	{
 		.url = "https://www.googleadservices.com/pagead/conversion/987654321/?label=AbC&value=20&currency_code=EUR"
 		       "&url=https%3A%2F%2Fshop.example%2Fdone",
 		.vendor = "Google", .decoder = "google-ads", .event = "conversion", .event_count = 1,

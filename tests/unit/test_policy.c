@@ -118,6 +118,8 @@ static void test_policy_file_errors(void **state)
 		"{\"rules\":[{\"severity\":\"high\",\"vendor\":3}]}",
 		"{\"rules\":{}}",
 		"not json",
+		"{\"rules\":[{\"sight\":\"a.example\",\"severity\":\"high\"}]}",
+		"{\"version\":1,\"rules\":[]}",
 	};
 	struct policy *policy;
 
@@ -213,6 +215,36 @@ static void test_redact_encoded_parameter(void **state)
 	free_fields(&list);
 }
 
+/* A first name that starts an e-mail address must not leave the rest of
+ * the address behind, and a short value is replaced as a whole word only. */
+static void test_redact_longest_first(void **state)
+{
+	struct field fields[4];
+	struct field_list list = { .fields = fields, .capacity = 4 };
+	struct pii_finding items[2];
+	struct pii_findings findings = { .items = items, .count = 2 };
+	const char *marks[2] = { "[first_name:aaaaaaaaaaaa]", "[email:bbbbbbbbbbbb]" };
+	struct redactor *redactor;
+	char *text;
+
+	add_field(&list, "query.fn", "Max");
+	add_field(&list, "query.em", "Max.Tester@example.org");
+	items[0] = (struct pii_finding){ .category = "first_name", .field = 0, .offset = 0, .length = 3 };
+	items[1] = (struct pii_finding){ .category = "email", .field = 1, .offset = 0, .length = 22 };
+	assert_int_equal(redactor_new(&redactor, &list, &findings, marks), 0);
+
+	text = redact_url(redactor, "https://t.example/p?fn=Max&em=Max.Tester%40example.org&q=Maximilian&r=%3DMax%26");
+	assert_string_equal(text, "https://t.example/p?fn=[first_name:aaaaaaaaaaaa]&em=[email:bbbbbbbbbbbb]"
+				  "&q=Maximilian&r=%3D[first_name:aaaaaaaaaaaa]%26");
+	free(text);
+	text = redact_field(redactor, 1);
+	assert_string_equal(text, "[email:bbbbbbbbbbbb]");
+	free(text);
+
+	redactor_free(redactor);
+	free_fields(&list);
+}
+
 static void test_redact_secrets(void **state)
 {
 	struct field fields[4];
@@ -245,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_policy_file_errors),
 		cmocka_unit_test(test_redact_url_forms),
 		cmocka_unit_test(test_redact_encoded_parameter),
+		cmocka_unit_test(test_redact_longest_first),
 		cmocka_unit_test(test_redact_secrets),
 	};
 
