@@ -45,7 +45,7 @@ static int store_entry(struct filter_engine *engine, const struct stored_line *l
 	if (rc < 0)
 		return rc;
 	entry->length = (uint16_t)length;
-	entry->hash = domain_hash(name, length);
+	entry->hash = hash_final(domain_hash(name, length));
 	if (!entry->excluded)
 		filter->flags |= FILTER_INCLUDES_DOMAINS;
 	engine->domain_count++;
@@ -110,8 +110,8 @@ void source_view_prepare(struct source_view *source)
 	for (size_t i = 0; i < source->length; i++)
 		source->lower[i] = (char)lower_ascii((unsigned char)source->host[i]);
 	source->lower[source->length] = '\0';
-	source->suffix_count = label_suffix_hashes(source->lower, source->length, source->suffix_hash,
-						   source->suffix_start, SOURCE_SUFFIXES_MAX);
+	source->suffix_count = padded_suffix_hashes(source->lower, source->length, source->suffix_hash,
+						    source->suffix_start, SOURCE_SUFFIXES_MAX);
 }
 
 static const struct domain_entry *find_exact(const struct filter_engine *engine,

@@ -38,29 +38,54 @@ static size_t last_dot(const char *name, size_t end)
 
 	return dot ? (size_t)(dot - name) : SIZE_MAX;
 }
+/* Bit 7 of each byte of word that is 0. Unlike the shorter formula with
+ * a subtraction, no borrow marks a byte above a zero byte. */
+static uint64_t zero_bytes(uint64_t word)
+{
+	const uint64_t low_bits = 0x7f7f7f7f7f7f7f7full;
+
+	return ~(((word & low_bits) + low_bits) | word | low_bits);
+}
+
+/* Where the label that ends at end starts: after the last dot before
+ * end, or 0. Reads 8 bytes at a time, from lower[0] on. */
+static size_t label_start(const char *lower, size_t end)
+{
+	const uint64_t dots = 0x2e2e2e2e2e2e2e2eull;
+
+	while (end > 0) {
+		size_t from = end >= 8 ? end - 8 : 0;
+		uint64_t found = zero_bytes(load_word(lower + from) ^ dots);
+
+		if (end - from < 8)
+			found &= (1ull << (8 * (end - from))) - 1;
+		if (found)
+			return from + (size_t)(63 - __builtin_clzll(found)) / 8 + 1;
+		end = from;
+	}
+	return 0;
+}
 
 /* Labels are split at every dot, so "a." ends with an empty label, but
  * only the suffixes that start inside the name are reported. */
-size_t label_suffix_hashes(const char *name, size_t length, uint32_t *hashes, uint16_t *starts, size_t max)
+size_t padded_suffix_hashes(const char *lower, size_t length, uint32_t *hashes, uint16_t *starts, size_t max)
 {
 	uint64_t chain = DOMAIN_HASH_SEED;
 	size_t end = length;
 	size_t count = 0;
 
 	while (count < max) {
-		size_t dot = last_dot(name, end);
-		size_t start = dot == SIZE_MAX ? 0 : dot + 1;
+		size_t start = label_start(lower, end);
 
-		chain = label_step(chain, text_hash(name + start, end - start));
+		chain = label_step(chain, padded_hash(lower + start, end - start));
 		if (start < length) {
-			hashes[count] = word_finish(chain);
-			if (starts)
-				starts[count] = (uint16_t)start;
+			hashes[count] = hash_final(word_finish(chain));
+			starts[count] = (uint16_t)start;
 			count++;
 		}
-		if (dot == SIZE_MAX)
+		if (start == 0)
 			break;
-		end = dot;
+		end = start - 1;
 	}
 	return count;
 }

@@ -161,11 +161,6 @@ struct filter_key {
 	uint16_t token_offset;  /* for KEY_TOKEN, as in struct index_entry */
 };
 
-static bool is_host_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
 /* "||ads.example.com^", the most common form in EasyList and EasyPrivacy,
  * matches exactly the URLs whose host is that name or a subdomain of it.
  * Such a filter is filed under the hash of the name, and a request looks
@@ -321,7 +316,7 @@ static size_t place_filter(struct class_index *class, const struct filter_engine
 		const struct domain_entry *entry = &engine->domains[filter->domains + d];
 
 		if (!entry->excluded)
-			placements[count++] = (struct placement){ &class->domains, hash_final(entry->hash),
+			placements[count++] = (struct placement){ &class->domains, entry->hash,
 								  filter_index, NULL, NO_TOKEN_OFFSET };
 	}
 	if (count == 0)

@@ -53,7 +53,7 @@ struct filter {
 
 /* One entry of a domain= list. A filter's entries are sorted by hash. */
 struct domain_entry {
-	uint32_t hash;      /* domain_hash() of the name */
+	uint32_t hash;      /* hash_final(domain_hash()) of the name */
 	uint32_t name;      /* arena offset, lowercase, without "~" and ".*" */
 	uint16_t length;
 	uint8_t excluded;   /* written with "~" */
@@ -135,21 +135,30 @@ static inline uint64_t bloom_bits_of(uint32_t key)
 	return (1ull << (mixed >> 26)) | (1ull << ((mixed >> 20) & 63));
 }
 
-/* The first entry of key's bucket, or NO_BUCKET. */
-static inline uint32_t index_lookup(const struct index_table *table, uint32_t key)
+/* Whether the key may be in a non-empty table. */
+static inline bool bloom_allows(const struct index_table *table, uint32_t key)
 {
-	uint64_t bits;
+	uint64_t bits = bloom_bits_of(key);
 
-	if (table->keys == 0)
-		return NO_BUCKET;
-	bits = bloom_bits_of(key);
-	if ((table->words[bloom_word_of(key, table->words_shift)] & bits) != bits)
-		return NO_BUCKET;
+	return (table->words[bloom_word_of(key, table->words_shift)] & bits) == bits;
+}
+
+/* The first entry of key's bucket in a non-empty table, or NO_BUCKET. */
+static inline uint32_t probe_slots(const struct index_table *table, uint32_t key)
+{
 	for (size_t i = slot_of(key, table->mask); table->slots[i].key; i = (i + 1) & table->mask) {
 		if (table->slots[i].key == key)
 			return table->slots[i].first;
 	}
 	return NO_BUCKET;
+}
+
+/* The first entry of key's bucket, or NO_BUCKET. */
+static inline uint32_t index_lookup(const struct index_table *table, uint32_t key)
+{
+	if (table->keys == 0 || !bloom_allows(table, key))
+		return NO_BUCKET;
+	return probe_slots(table, key);
 }
 
 /*
@@ -249,8 +258,8 @@ struct source_view {
 	bool ready;              /* lower and the suffixes are filled in */
 	size_t suffix_count;     /* shortest suffix first */
 	uint16_t suffix_start[SOURCE_SUFFIXES_MAX];
-	uint32_t suffix_hash[SOURCE_SUFFIXES_MAX];
-	char lower[256];
+	uint32_t suffix_hash[SOURCE_SUFFIXES_MAX]; /* hash_final(domain_hash()) */
+	char lower[256 + 8];   /* 8 bytes more for padded_hash() */
 };
 
 #define NO_TOKEN_POSITION UINT16_MAX
@@ -272,10 +281,13 @@ struct url_scan {
 	 * when the URL has it more than once. */
 	uint16_t token_positions[URL_TOKENS_MAX];
 	size_t host_suffix_count;
-	uint16_t host_suffix_start[SOURCE_SUFFIXES_MAX];
-	uint32_t host_suffix_hash[SOURCE_SUFFIXES_MAX]; /* hash_final(), shortest suffix first */
+	uint16_t host_suffix_start[SOURCE_SUFFIXES_MAX]; /* from view.host_start */
+	/* hash_final(domain_hash()) of each, shortest suffix first */
+	uint32_t host_suffix_hash[SOURCE_SUFFIXES_MAX];
 	uint64_t token_bits[FILTER_URL_MAX_BYTES / 64 + 1]; /* bit i: byte i is a token character */
-	uint64_t dot_bits[FILTER_URL_MAX_BYTES / 64 + 1];   /* bit i: byte i is a dot */
+	/* bit i: byte i can be part of a host name: a token character or one
+	 * of ".-_" */
+	uint64_t host_bits[FILTER_URL_MAX_BYTES / 64 + 1];
 	char lower[FILTER_URL_MAX_BYTES + URL_PADDING_BYTES]; /* NUL-terminated at view.length */
 };
 
@@ -290,6 +302,12 @@ struct stored_line {
 static inline bool is_token_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* Characters of a lowercase host name as "||host^" filters write it. */
+static inline bool is_host_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
 }
 
 /* Separators for "^": anything but a letter, a digit or one of "_-.%".
@@ -338,15 +356,28 @@ static inline uint32_t word_finish(uint64_t hash)
 
 /* Hash of the lowercase bytes [0, length) of a buffer that can be read up
  * to 7 bytes past them. */
+static inline uint64_t low_bytes_mask(size_t count)
+{
+	return count >= 8 ? ~0ull : (1ull << (8 * count)) - 1;
+}
+
 static inline uint64_t padded_hash(const char *lower, size_t length)
 {
 	uint64_t hash = word_hash_start(length);
 	size_t i = 0;
 
+	/* Most tokens and labels have 1 to 16 bytes: both words are mixed
+	 * and one result chosen, without a branch on the length. */
+	if (length > 0 && length <= 16) {
+		uint64_t one = word_mix(hash, load_word(lower) & low_bytes_mask(length));
+		uint64_t two = word_mix(one, load_word(lower + 8) & low_bytes_mask(length > 8 ? length - 8 : 0));
+
+		return length > 8 ? two : one;
+	}
 	for (; length - i > 8; i += 8)
 		hash = word_mix(hash, load_word(lower + i));
 	if (length > i)
-		hash = word_mix(hash, load_word(lower + i) & (~0ull >> (64 - 8 * (length - i))));
+		hash = word_mix(hash, load_word(lower + i) & low_bytes_mask(length - i));
 	return hash;
 }
 
@@ -415,10 +446,10 @@ bool url_next_token(const struct url_scan *scan, size_t *position, size_t *start
 uint32_t token_hash(const char *bytes, size_t length);
 /* Hash of a host name, in any case. */
 uint32_t domain_hash(const char *name, size_t length);
-/* Hashes each suffix of name that starts a label, as domain_hash() does,
- * shortest first, and stores its start when starts is not NULL. Returns
- * how many, at most max. */
-size_t label_suffix_hashes(const char *name, size_t length, uint32_t *hashes, uint16_t *starts, size_t max);
+/* Hashes each suffix of a lowercase host name that starts a label, as
+ * hash_final(domain_hash()), shortest first, with its start. The name can
+ * be read up to 7 bytes past its length. Returns how many, at most max. */
+size_t padded_suffix_hashes(const char *lower, size_t length, uint32_t *hashes, uint16_t *starts, size_t max);
 
 /* domains.c */
 int domains_store(struct filter_engine *engine, const struct stored_line *line, const char *list,

@@ -139,7 +139,7 @@ static bool host_suffix_is(const struct match_state *state, const struct index_e
 {
 	const struct url_view *url = &state->url.view;
 	const char *pattern = state->engine->arena + entry->pattern;
-	size_t start = state->url.host_suffix_start[suffix];
+	size_t start = url->host_start + state->url.host_suffix_start[suffix];
 	size_t length = url->host_end - start;
 
 	if ((entry->flags & FILTER_MATCH_CASE) || entry->pattern_length != length + 1 ||
@@ -215,7 +215,7 @@ static const char *search_domains(struct match_state *state, const struct index_
 		return NULL;
 	source_view_prepare(source);
 	for (size_t i = 0; i < source->suffix_count; i++) {
-		uint32_t first = index_lookup(domains, hash_final(source->suffix_hash[i]));
+		uint32_t first = index_lookup(domains, source->suffix_hash[i]);
 		const char *found;
 
 		if (first != NO_BUCKET && (found = scan_bucket(state, first, NO_TOKEN_POSITION)))

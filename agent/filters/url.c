@@ -21,7 +21,7 @@
 /* Masks of one block of 16 bytes: bit i for byte i. */
 struct block_masks {
 	uint64_t tokens;
-	uint64_t dots;
+	uint64_t hosts;   /* token characters and ".-_" */
 };
 
 #ifdef __SSE2__
@@ -34,17 +34,19 @@ static inline __m128i in_range(__m128i bytes, char first, char count)
 	return _mm_cmplt_epi8(shifted, _mm_set1_epi8((char)(0x80 + count)));
 }
 
-/* Lowercases 16 bytes into out and marks the token characters and dots
- * among them. */
+/* Lowercases 16 bytes into out and marks the token and host name
+ * characters among them. */
 static inline struct block_masks lower_block(const unsigned char *in, char *out)
 {
 	__m128i bytes = _mm_loadu_si128((const __m128i *)in);
 	__m128i lower = _mm_or_si128(bytes, _mm_and_si128(in_range(bytes, 'A', 26), _mm_set1_epi8(0x20)));
 	__m128i tokens = _mm_or_si128(in_range(lower, 'a', 26), in_range(lower, '0', 10));
-	__m128i dots = _mm_cmpeq_epi8(lower, _mm_set1_epi8('.'));
+	/* "-" and "." are adjacent in ASCII. */
+	__m128i hosts = _mm_or_si128(_mm_or_si128(tokens, in_range(lower, '-', 2)),
+				     _mm_cmpeq_epi8(lower, _mm_set1_epi8('_')));
 
 	_mm_storeu_si128((__m128i *)out, lower);
-	return (struct block_masks){ (uint16_t)_mm_movemask_epi8(tokens), (uint16_t)_mm_movemask_epi8(dots) };
+	return (struct block_masks){ (uint16_t)_mm_movemask_epi8(tokens), (uint16_t)_mm_movemask_epi8(hosts) };
 }
 #else
 static inline struct block_masks lower_block(const unsigned char *in, char *out)
@@ -56,58 +58,69 @@ static inline struct block_masks lower_block(const unsigned char *in, char *out)
 
 		out[i] = (char)c;
 		masks.tokens |= (uint64_t)is_token_char(c) << i;
-		masks.dots |= (uint64_t)(c == '.') << i;
+		masks.hosts |= (uint64_t)is_host_char(c) << i;
 	}
 	return masks;
 }
 #endif
 
-/* Sets bits [offset, offset + 16) of a bit array from a block's mask. */
-static inline void set_block_bits(uint64_t *words, size_t offset, uint64_t mask)
+/* Lowercases the URL's blocks that start in [first, first + 64) into
+ * scan->lower, and returns their masks shifted into one word: bit i for
+ * byte first + i. Only whole blocks inside the URL are read: the last one
+ * is moved back to end at the URL's end, and overlaps the one before. */
+static struct block_masks mark_word(struct url_scan *scan, const unsigned char *url, size_t length,
+				    size_t first)
 {
-	size_t shift = offset % WORD_BITS;
+	struct block_masks word = { 0, 0 };
+	size_t end = length - first < WORD_BITS ? length : first + WORD_BITS;
+	size_t offset;
 
-	words[offset / WORD_BITS] |= mask << shift;
-	if (shift > WORD_BITS - BLOCK_BYTES)
-		words[offset / WORD_BITS + 1] |= mask >> (WORD_BITS - shift);
-}
+	for (offset = first; offset + BLOCK_BYTES <= end; offset += BLOCK_BYTES) {
+		struct block_masks block = lower_block(url + offset, scan->lower + offset);
 
-static void mark_block(struct url_scan *scan, const unsigned char *url, size_t offset)
-{
-	struct block_masks masks = lower_block(url + offset, scan->lower + offset);
+		word.tokens |= block.tokens << (offset - first);
+		word.hosts |= block.hosts << (offset - first);
+	}
+	if (offset < end) {
+		/* Bits of the moved block that fall before first are dropped by
+		 * the shift to the right. */
+		struct block_masks block = lower_block(url + end - BLOCK_BYTES, scan->lower + end - BLOCK_BYTES);
+		size_t back = offset + BLOCK_BYTES - end;
 
-	set_block_bits(scan->token_bits, offset, masks.tokens);
-	set_block_bits(scan->dot_bits, offset, masks.dots);
+		word.tokens |= (block.tokens >> back) << (offset - first);
+		word.hosts |= (block.hosts >> back) << (offset - first);
+	}
+	return word;
 }
 
 /*
  * Lowercases the URL's first length bytes into scan->lower, NUL-terminated,
- * and marks its token characters and dots. Only whole blocks inside the
- * URL are read: the last one overlaps the one before it, and a URL
- * shorter than a block is copied byte by byte. The bit arrays get one
- * word more when length is a multiple of 64, so that every token ends
- * before the last word.
+ * and marks its token and host name characters, 64 bytes per word of
+ * scan->token_bits and scan->host_bits. A URL shorter than a block is
+ * copied byte by byte. The arrays get one word more when length is a
+ * multiple of 64, so that every token ends before the last word.
  */
 static void lower_and_mark(struct url_scan *scan, const unsigned char *url, size_t length)
 {
-	size_t offset;
-
-	for (size_t w = 0; w <= length / WORD_BITS; w++)
-		scan->token_bits[w] = scan->dot_bits[w] = 0;
 	if (length < BLOCK_BYTES) {
+		scan->token_bits[0] = scan->host_bits[0] = 0;
 		for (size_t i = 0; i < length; i++) {
 			unsigned char c = lower_ascii(url[i]);
 
 			scan->lower[i] = (char)c;
 			scan->token_bits[0] |= (uint64_t)is_token_char(c) << i;
-			scan->dot_bits[0] |= (uint64_t)(c == '.') << i;
+			scan->host_bits[0] |= (uint64_t)is_host_char(c) << i;
 		}
 	} else {
-		for (offset = 0; offset + BLOCK_BYTES <= length; offset += BLOCK_BYTES)
-			mark_block(scan, url, offset);
-		if (offset < length)
-			mark_block(scan, url, length - BLOCK_BYTES);
+		for (size_t first = 0; first < length; first += WORD_BITS) {
+			struct block_masks word = mark_word(scan, url, length, first);
+
+			scan->token_bits[first / WORD_BITS] = word.tokens;
+			scan->host_bits[first / WORD_BITS] = word.hosts;
+		}
 	}
+	if (length % WORD_BITS == 0)
+		scan->token_bits[length / WORD_BITS] = scan->host_bits[length / WORD_BITS] = 0;
 	scan->lower[length] = '\0';
 }
 
@@ -208,24 +221,71 @@ static void keep_tokens(struct url_scan *scan)
 	}
 }
 
-/* Finds the host in "scheme://user@host:port/path". URLs without "//"
- * after the scheme (data:, about:blank) have no host. */
-static void find_host(struct url_view *url)
+/* Where the scheme's "://" ends: 8 for "https://", 7 for "http://", else
+ * found byte by byte. Returns 0 when the URL has none. */
+static size_t skip_scheme(const struct url_view *url)
 {
 	const char *text = url->lower;
+	uint64_t word = load_word(text);
 	size_t i = 0;
-	size_t end;
-	const char *at;
 
-	url->host_start = url->host_end = 0;
+	/* text has URL_PADDING_BYTES after the URL; the lengths keep the
+	 * comparisons inside it. */
+	if (url->length >= 8 && word == load_word("https://"))
+		return 8;
+	if (url->length >= 7 && (word & 0xffffffffffffffull) == (load_word("http://\0") & 0xffffffffffffffull))
+		return 7;
 	while (i < url->length && ((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= '0' && text[i] <= '9') ||
 				   text[i] == '+' || text[i] == '-' || text[i] == '.'))
 		i++;
 	if (i == 0 || url->length - i < 3 || memcmp(text + i, "://", 3) != 0)
+		return 0;
+	return i + 3;
+}
+
+/* The end of a host made of host name characters only, followed by "/",
+ * "?", "#" or the URL's end, which most URLs have; else SIZE_MAX. */
+static size_t plain_host_end(const struct url_scan *scan, size_t start)
+{
+	size_t end = start;
+	char after;
+
+	while (end < scan->view.length) {
+		uint64_t outside = ~scan->host_bits[end / WORD_BITS] >> (end % WORD_BITS);
+
+		if (outside) {
+			end += (size_t)__builtin_ctzll(outside);
+			break;
+		}
+		end += WORD_BITS - end % WORD_BITS;
+	}
+	if (end >= scan->view.length)
+		return scan->view.length;
+	after = scan->lower[end];
+	return after == '/' || after == '?' || after == '#' ? end : SIZE_MAX;
+}
+
+/* Finds the host in "scheme://user@host:port/path". URLs without "//"
+ * after the scheme (data:, about:blank) have no host. */
+static void find_host(struct url_scan *scan)
+{
+	struct url_view *url = &scan->view;
+	const char *text = url->lower;
+	size_t i = skip_scheme(url);
+	size_t end;
+	const char *at;
+
+	url->host_start = url->host_end = 0;
+	if (i == 0)
 		return;
+	end = plain_host_end(scan, i);
+	if (end != SIZE_MAX) {
+		url->host_start = i;
+		url->host_end = end;
+		return;
+	}
 
 	/* text is NUL-terminated at the URL's length. */
-	i += 3;
 	end = i + strcspn(text + i, "/?#");
 	at = memrchr(text + i, '@', end - i);
 	if (at)
@@ -247,46 +307,12 @@ static void find_host(struct url_view *url)
 	}
 }
 
-/* The last dot in [from, to), or SIZE_MAX. */
-static size_t last_dot(const struct url_scan *scan, size_t from, size_t to)
-{
-	while (to > from) {
-		size_t base = (to - 1) / WORD_BITS * WORD_BITS;
-		uint64_t bits = scan->dot_bits[base / WORD_BITS] & (~0ull >> (WORD_BITS - 1 - (to - 1) % WORD_BITS));
-
-		if (base < from)
-			bits &= ~0ull << (from - base);
-		if (bits)
-			return base + WORD_BITS - 1 - (size_t)__builtin_clzll(bits);
-		to = base;
-	}
-	return SIZE_MAX;
-}
-
-/* Hashes each suffix of the host that starts a label as
- * label_suffix_hashes() does, shortest first. */
 static void hash_host_suffixes(struct url_scan *scan)
 {
-	size_t host_start = scan->view.host_start;
-	size_t end = scan->view.host_end;
-	uint64_t chain = DOMAIN_HASH_SEED;
-	size_t count = 0;
-
-	while (host_start < scan->view.host_end && count < SOURCE_SUFFIXES_MAX) {
-		size_t dot = last_dot(scan, host_start, end);
-		size_t start = dot == SIZE_MAX ? host_start : dot + 1;
-
-		chain = label_step(chain, padded_hash(scan->lower + start, end - start));
-		if (start < scan->view.host_end) {
-			scan->host_suffix_hash[count] = hash_final(word_finish(chain));
-			scan->host_suffix_start[count] = (uint16_t)start;
-			count++;
-		}
-		if (dot == SIZE_MAX)
-			break;
-		end = dot;
-	}
-	scan->host_suffix_count = count;
+	scan->host_suffix_count = padded_suffix_hashes(scan->lower + scan->view.host_start,
+						       scan->view.host_end - scan->view.host_start,
+						       scan->host_suffix_hash, scan->host_suffix_start,
+						       SOURCE_SUFFIXES_MAX);
 }
 
 void url_prepare(struct url_scan *scan, const char *url)
@@ -303,6 +329,6 @@ void url_prepare(struct url_scan *scan, const char *url)
 		scan->full_length += strlen(url + length);
 
 	keep_tokens(scan);
-	find_host(&scan->view);
+	find_host(scan);
 	hash_host_suffixes(scan);
 }
