@@ -416,7 +416,9 @@ static void assign_ranges(struct filter_index *index, uint32_t *next)
 			assign_range(&class->unindexed, index->entries, next);
 		else
 			class->unindexed = NO_BUCKET;
+		class->hosts_first = *next;
 		assign_table_ranges(&class->hosts, index->entries, next);
+		class->host_count = *next - class->hosts_first;
 		assign_table_ranges(&class->tokens, index->entries, next);
 		assign_table_ranges(&class->domains, index->entries, next);
 	}
@@ -464,6 +466,31 @@ static void fill_entries(struct filter_index *index, const struct filter_engine 
 	}
 }
 
+/* Copies the host names of each class's hosts table entries. */
+static int copy_host_names(struct filter_index *index, const struct filter_engine *engine)
+{
+	for (size_t c = 0; c < FILTER_CLASS_COUNT; c++) {
+		struct class_index *class = &index->classes[c];
+		size_t size = ((size_t)class->host_count * sizeof(struct host_name) + 63) / 64 * 64;
+
+		if (class->host_count == 0)
+			continue;
+		/* Aligned, so that no name straddles two cache lines. */
+		class->host_names = aligned_alloc(64, size);
+		if (!class->host_names)
+			return -ENOMEM;
+		memset(class->host_names, 0, size);
+		for (uint32_t i = 0; i < class->host_count; i++) {
+			const struct index_entry *entry = &index->entries[class->hosts_first + i];
+
+			if (entry->pattern_length - 1 <= HOST_NAME_BYTES)
+				memcpy(class->host_names[i].bytes, engine->arena + entry->pattern,
+				       entry->pattern_length - 1);
+		}
+	}
+	return 0;
+}
+
 static void table_free(struct index_table *table)
 {
 	free(table->slots);
@@ -476,6 +503,7 @@ void index_free(struct filter_index *index)
 		table_free(&index->classes[c].hosts);
 		table_free(&index->classes[c].tokens);
 		table_free(&index->classes[c].domains);
+		free(index->classes[c].host_names);
 	}
 	free(index->entries);
 	memset(index, 0, sizeof(*index));
@@ -509,8 +537,10 @@ static int build_tables(struct filter_index *index, const struct filter_engine *
 	count = list_placements(index, engine, keys, placements);
 	assign_buckets(placements, count);
 	fill_entries(index, engine, placements, count);
+	rc = copy_host_names(index, engine);
+	if (rc < 0)
+		goto cleanup;
 	index->filter_count = engine->filter_count;
-	rc = 0;
 
 cleanup:
 	free(placements);

@@ -173,12 +173,30 @@ static inline uint32_t index_lookup(const struct index_table *table, uint32_t ke
  * blocking filter, and look for important filters and exceptions only in
  * their small tables.
  */
+/* Bytes of a host name that the index keeps beside a hosts table's
+ * entries: 98% of the "||host^" filters of EasyList and EasyPrivacy (2025)
+ * name at most 32. */
+#define HOST_NAME_BYTES 32
+
+/* Copy of the host name of a "||host^" filter, padded with zeros; all
+ * zeros when the name is longer than HOST_NAME_BYTES. */
+struct host_name {
+	char bytes[HOST_NAME_BYTES];
+};
+
 struct class_index {
 	struct index_table hosts;
 	struct index_table tokens;
 	struct index_table domains;
 	uint32_t unindexed;         /* first entry, when unindexed_count > 0 */
 	uint32_t unindexed_count;
+	/* The hosts table's entries are [hosts_first, hosts_first +
+	 * host_count). host_names has their names at the same places, so
+	 * that checking a "||host^" filter reads its entry and its name at
+	 * once, instead of its pattern after its entry. */
+	uint32_t hosts_first;
+	uint32_t host_count;
+	struct host_name *host_names;
 };
 
 struct filter_index {

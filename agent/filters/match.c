@@ -44,12 +44,17 @@ static bool options_allow(const struct match_state *state, const struct index_en
 	return (entry->types & state->type_bit) && !(entry->flags & state->party_reject);
 }
 
+/* domains_allow() for an entry. When the page is unknown, the entry's
+ * flags decide without a read of the filter. */
 static bool domains_allow_entry(struct match_state *state, const struct index_entry *entry)
 {
 	const struct filter_engine *engine = state->engine;
 
-	return !(entry->flags & FILTER_HAS_DOMAINS) ||
-	       domains_allow(engine, &engine->filters[entry->filter], &state->source);
+	if (!(entry->flags & FILTER_HAS_DOMAINS))
+		return true;
+	if (state->source.length == 0)
+		return !(entry->flags & FILTER_INCLUDES_DOMAINS);
+	return domains_allow(engine, &engine->filters[entry->filter], &state->source);
 }
 
 /* Whether bytes [0, length) of two buffers are equal. The last 8 bytes
@@ -132,32 +137,49 @@ static const char *scan_bucket(struct match_state *state, uint32_t first, size_t
 	}
 }
 
+/* Whether the first length bytes of a host name copy are text's. text
+ * can be read HOST_NAME_BYTES bytes on. */
+static bool same_host_name(const struct host_name *name, const char *text, size_t length)
+{
+	uint64_t differ = 0;
+
+	for (size_t i = 0; i < HOST_NAME_BYTES; i += 8)
+		differ |= (load_word(text + i) & low_bytes_mask(length > i ? length - i : 0)) ^
+			  load_word(name->bytes + i);
+	return differ == 0;
+}
+
 /* Whether a "||host^" pattern is the host suffix that found its bucket,
  * followed by a separator or the URL's end. When it is not (a hash
  * collision, or a $match-case filter), pattern_match() decides. */
-static bool host_suffix_is(const struct match_state *state, const struct index_entry *entry, size_t suffix)
+static bool host_suffix_is(const struct match_state *state, const struct class_index *class,
+			   const struct index_entry *entry, size_t suffix)
 {
 	const struct url_view *url = &state->url.view;
-	const char *pattern = state->engine->arena + entry->pattern;
 	size_t start = url->host_start + state->url.host_suffix_start[suffix];
 	size_t length = url->host_end - start;
+	size_t place = (size_t)(entry - state->engine->index.entries) - class->hosts_first;
 
-	if ((entry->flags & FILTER_MATCH_CASE) || entry->pattern_length != length + 1 ||
-	    pattern[length] != '^' || memcmp(pattern, url->lower + start, length) != 0)
+	if ((entry->flags & FILTER_MATCH_CASE) || entry->pattern_length != length + 1)
+		return false;
+	/* The lowercase URL has URL_PADDING_BYTES after its end. */
+	if (length <= HOST_NAME_BYTES ? !same_host_name(&class->host_names[place], url->lower + start, length)
+				      : memcmp(state->engine->arena + entry->pattern, url->lower + start, length) != 0)
 		return false;
 	if (url->host_end == url->length)
 		return !url->truncated;
 	return is_separator((unsigned char)url->lower[url->host_end]);
 }
 
-static const char *scan_host_bucket(struct match_state *state, uint32_t first, size_t suffix)
+static const char *scan_host_bucket(struct match_state *state, const struct class_index *class, uint32_t first,
+				    size_t suffix)
 {
 	const struct filter_engine *engine = state->engine;
 	const struct index_entry *entry = &engine->index.entries[first];
 
 	for (;; entry++) {
 		if (options_allow(state, entry) &&
-		    (host_suffix_is(state, entry, suffix) ||
+		    (host_suffix_is(state, class, entry, suffix) ||
 		     pattern_match(engine->arena + entry->pattern, entry->pattern_length, entry->flags,
 				   &state->url.view)) &&
 		    domains_allow_entry(state, entry)) {
@@ -169,13 +191,13 @@ static const char *scan_host_bucket(struct match_state *state, uint32_t first, s
 	}
 }
 
-static const char *search_hosts(struct match_state *state, const struct index_table *hosts)
+static const char *search_hosts(struct match_state *state, const struct class_index *class)
 {
 	for (size_t i = state->url.host_suffix_count; i-- > 0;) {
-		uint32_t first = index_lookup(hosts, state->url.host_suffix_hash[i]);
+		uint32_t first = index_lookup(&class->hosts, state->url.host_suffix_hash[i]);
 		const char *found;
 
-		if (first != NO_BUCKET && (found = scan_host_bucket(state, first, i)))
+		if (first != NO_BUCKET && (found = scan_host_bucket(state, class, first, i)))
 			return found;
 	}
 	return NULL;
@@ -255,7 +277,7 @@ static const char *find_first(struct match_state *state, enum filter_class class
 	const char *found = NULL;
 
 	if (index->hosts.keys > 0)
-		found = search_hosts(state, &index->hosts);
+		found = search_hosts(state, index);
 	if (!found && index->tokens.keys > 0)
 		found = search_tokens(state, &index->tokens);
 	if (!found && index->domains.keys > 0)

@@ -167,14 +167,18 @@ bool pattern_match(const char *pattern, size_t length, uint16_t flags, const str
 	const char *text = (flags & FILTER_MATCH_CASE) ? url->original : url->lower;
 
 	if (flags & FILTER_ANCHOR_HOST) {
-		for (size_t pos = url->host_start; pos < url->host_end; pos++) {
-			if (pos != url->host_start && url->lower[pos - 1] != '.')
-				continue;
+		/* At the host's start and after each dot in it. */
+		for (size_t pos = url->host_start; pos < url->host_end;) {
+			const char *dot;
+
 			/* Most label starts fail on the first byte. */
-			if (length > 0 && pattern[0] != '^' && pattern[0] != '*' && pattern[0] != text[pos])
-				continue;
-			if (match_segments(pattern, length, flags, url, text, pos, true))
+			if ((length == 0 || pattern[0] == '^' || pattern[0] == '*' || pattern[0] == text[pos]) &&
+			    match_segments(pattern, length, flags, url, text, pos, true))
 				return true;
+			dot = memchr(url->lower + pos, '.', url->host_end - pos);
+			if (!dot)
+				break;
+			pos = (size_t)(dot - url->lower) + 1;
 		}
 		return false;
 	}

@@ -180,43 +180,66 @@ static bool token_kept(struct url_scan *scan, uint32_t hash, uint64_t *seen)
 	return false;
 }
 
-/* Keeps the first URL_TOKENS_MAX distinct token hashes in URL order, and
- * where the next new token starts when there are more. A token starts and
- * ends where a token bit differs from the one before it, so each word of
- * bits gives the edges of its tokens at once. */
+/* Keeps the token [start, end) unless an earlier one had its hash.
+ * Returns false when URL_TOKENS_MAX tokens are kept already, and notes
+ * where this one starts. */
+static bool keep_token(struct url_scan *scan, size_t start, size_t end, uint64_t *seen)
+{
+	uint32_t hash = hash_token(scan, start, end);
+
+	if (token_kept(scan, hash, seen))
+		return true;
+	if (scan->token_count == URL_TOKENS_MAX) {
+		scan->token_tail = start;
+		return false;
+	}
+	scan->token_positions[scan->token_count] = (uint16_t)start;
+	scan->tokens[scan->token_count++] = hash;
+	return true;
+}
+
+/*
+ * Keeps the first URL_TOKENS_MAX distinct token hashes in URL order, and
+ * where the next new token starts when there are more. A token starts
+ * where a token bit follows a clear one, and ends where a clear bit
+ * follows a set one, so each word of bits gives its starts and ends at
+ * once, and the k-th start goes with the k-th end. A token still open at
+ * the end of a word ends in a later one: the last word has clear bits
+ * past the URL's end.
+ */
 static void keep_tokens(struct url_scan *scan)
 {
 	size_t words = scan->view.length / WORD_BITS + 1;
-	uint64_t before = 0;
+	uint64_t carry = 0;
 	uint64_t seen = 0;
-	size_t start = 0;
-	bool in_token = false;
+	size_t open = SIZE_MAX;
 
 	scan->token_count = 0;
 	scan->token_tail = scan->view.length;
 	for (size_t w = 0; w < words; w++) {
 		uint64_t bits = scan->token_bits[w];
-		uint64_t edges = bits ^ (bits << 1 | before);
+		uint64_t before = bits << 1 | carry;
+		uint64_t starts = bits & ~before;
+		uint64_t ends = ~bits & before;
+		size_t base = w * WORD_BITS;
 
-		before = bits >> (WORD_BITS - 1);
-		for (; edges; edges &= edges - 1) {
-			size_t position = w * WORD_BITS + (size_t)__builtin_ctzll(edges);
-			uint32_t hash;
-
-			in_token = !in_token;
-			if (in_token) {
-				start = position;
-				continue;
-			}
-			hash = hash_token(scan, start, position);
-			if (token_kept(scan, hash, &seen))
-				continue;
-			if (scan->token_count == URL_TOKENS_MAX) {
-				scan->token_tail = start;
+		carry = bits >> (WORD_BITS - 1);
+		if (open != SIZE_MAX && ends) {
+			if (!keep_token(scan, open, base + (size_t)__builtin_ctzll(ends), &seen))
 				return;
+			ends &= ends - 1;
+			open = SIZE_MAX;
+		}
+		for (; starts; starts &= starts - 1) {
+			size_t start = base + (size_t)__builtin_ctzll(starts);
+
+			if (!ends) {
+				open = start;
+				break;
 			}
-			scan->token_positions[scan->token_count] = (uint16_t)start;
-			scan->tokens[scan->token_count++] = hash;
+			if (!keep_token(scan, start, base + (size_t)__builtin_ctzll(ends), &seen))
+				return;
+			ends &= ends - 1;
 		}
 	}
 }
