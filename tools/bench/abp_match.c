@@ -1,22 +1,29 @@
 /*
  * Benchmark of the network filter engine on a request corpus.
  *
- *   abp_match --requests FILE.json --list A.txt [--list B.txt ...] [--repeat N] --decisions OUT.jsonl
+ *   abp_match --requests FILE.json --list A.txt [--list B.txt ...] [--repeat N]
+ *             [--unknown-page either|first-party] --decisions OUT.jsonl
  *
  * FILE.json is an array of {"url", "sourceUrl", "type"} objects (the
  * format of abp-matching-requests.json). Third party is decided from the
- * registrable domains of the two URLs with libpsl, and an unknown page
- * ("http://") leaves the party unknown (filter_request_from_urls()).
+ * registrable domains of the two URLs with libpsl. A page URL without a
+ * host ("http://", "about:blank") leaves the party unknown by default
+ * (filter_request_from_urls()), so that $third-party and $~third-party
+ * filters both apply, as the corpus of adblock-rust expects. With
+ * --unknown-page first-party such a request is first party instead, as
+ * @ghostery/adblocker 2.18 treats it.
  *
  * Loads the lists (timed as load_ms, and RSS measured right after), then
- * reads the requests and decides every one in file order, N times over
+ * reads the requests and decides every one in file order: once untimed
+ * (the warm-up pass, which also writes the decisions), then N times over
  * (default 1), timing each filter_engine_match() call with
- * CLOCK_MONOTONIC. Writes the first pass's decisions to OUT.jsonl,
- * one line per request:
+ * CLOCK_MONOTONIC. Writes the decisions to OUT.jsonl, one line per
+ * request:
  *   {"i":0,"blocked":true,"filter":"||example.com^","exception":null}
  * and prints one JSON summary on stdout:
  *   {"engine":"plainsight","requests":N,"load_ms":..,"median_ns":..,"p99_ns":..,"mean_ns":..,
- *    "rss_bytes_after_load":..,"rss_bytes_peak":..,"filters":{...}}
+ *    "warmup_passes":1,"unknown_page":"either","rss_bytes_after_load":..,"rss_bytes_peak":..,
+ *    "filters":{...}}
  * RSS values come from VmRSS and VmHWM in /proc/self/status.
  */
 #include <errno.h>
@@ -33,6 +40,15 @@
 #include "filters/filters.h"
 
 #define LISTS_MAX 16
+/* Untimed passes before the timed ones, as the ghostery driver makes one:
+ * both engines then start timing with their code and data in use. */
+#define WARMUP_PASSES 1
+
+/* How a request whose page URL has no host is decided. */
+enum unknown_page {
+	UNKNOWN_PAGE_EITHER,       /* party unknown: $third-party and $~third-party both apply */
+	UNKNOWN_PAGE_FIRST_PARTY,  /* first party, as @ghostery/adblocker decides */
+};
 
 struct options {
 	const char *requests;
@@ -40,26 +56,33 @@ struct options {
 	size_t list_count;
 	const char *decisions;
 	long repeat;
+	enum unknown_page unknown_page;
 };
 
 static void usage(const char *program)
 {
 	fprintf(stderr,
-		"usage: %s --requests FILE.json --list LIST.txt [--list LIST.txt ...] [--repeat N] "
-		"--decisions OUT.jsonl\n"
-		"  --requests   JSON array of {url, sourceUrl, type} requests\n"
-		"  --list       filter list to load, up to %d times\n"
-		"  --repeat     passes over the requests, timed (default 1)\n"
-		"  --decisions  where to write the first pass's decisions, one JSON line per request\n",
+		"usage: %s --requests FILE.json --list LIST.txt [--list LIST.txt ...] [--repeat N]\n"
+		"       [--unknown-page either|first-party] --decisions OUT.jsonl\n"
+		"  --requests      JSON array of {url, sourceUrl, type} requests\n"
+		"  --list          filter list to load, up to %d times\n"
+		"  --repeat        timed passes over the requests, after one untimed pass (default 1)\n"
+		"  --unknown-page  party of a request whose page URL has no host: either (default; both\n"
+		"                  $third-party and $~third-party filters apply) or first-party\n"
+		"  --decisions     where to write the decisions, one JSON line per request\n",
 		program, LISTS_MAX);
 }
 
 static int parse_options(int argc, char **argv, struct options *options)
 {
 	static const struct option long_options[] = {
-		{ "requests", required_argument, NULL, 'r' }, { "list", required_argument, NULL, 'l' },
-		{ "repeat", required_argument, NULL, 'n' },   { "decisions", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+		{ "requests", required_argument, NULL, 'r' },
+		{ "list", required_argument, NULL, 'l' },
+		{ "repeat", required_argument, NULL, 'n' },
+		{ "unknown-page", required_argument, NULL, 'u' },
+		{ "decisions", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int option;
 
@@ -83,6 +106,17 @@ static int parse_options(int argc, char **argv, struct options *options)
 			options->repeat = strtol(optarg, &end, 10);
 			if (*end || options->repeat < 1 || options->repeat > 1000) {
 				fprintf(stderr, "abp_match: invalid --repeat %s: expected 1 to 1000\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'u':
+			if (strcmp(optarg, "either") == 0) {
+				options->unknown_page = UNKNOWN_PAGE_EITHER;
+			} else if (strcmp(optarg, "first-party") == 0) {
+				options->unknown_page = UNKNOWN_PAGE_FIRST_PARTY;
+			} else {
+				fprintf(stderr, "abp_match: invalid --unknown-page %s: expected either or first-party\n",
 					optarg);
 				return -1;
 			}
@@ -129,7 +163,8 @@ static const char *string_field(const cJSON *object, const char *name)
 
 /* Builds every request before timing starts. A URL without a host is
  * still matched: "|https://" filters can match it. */
-static struct filter_url_request *build_requests(const cJSON *root, size_t *count)
+static struct filter_url_request *build_requests(const cJSON *root, enum unknown_page unknown_page,
+						 size_t *count)
 {
 	struct filter_url_request *requests;
 	const cJSON *entry;
@@ -142,6 +177,10 @@ static struct filter_url_request *build_requests(const cJSON *root, size_t *coun
 	cJSON_ArrayForEach(entry, root) {
 		filter_request_from_urls(&requests[i], string_field(entry, "url"),
 					 string_field(entry, "sourceUrl"), string_field(entry, "type"));
+		if (unknown_page == UNKNOWN_PAGE_FIRST_PARTY && !requests[i].request.party_known) {
+			requests[i].request.party_known = true;
+			requests[i].request.third_party = false;
+		}
 		i++;
 	}
 	return requests;
@@ -211,10 +250,20 @@ static int compare_durations(const void *a, const void *b)
 	return (left > right) - (left < right);
 }
 
-/* Runs every pass; writes the first one's decisions. Returns 0 or -EIO. */
+/* Runs the untimed passes, which write the decisions, then the timed
+ * ones. Returns 0 or -EIO. */
 static int run_passes(const struct filter_engine *engine, const struct filter_url_request *requests,
 		      size_t count, long repeat, FILE *decisions, uint64_t *durations)
 {
+	for (int pass = 0; pass < WARMUP_PASSES; pass++) {
+		for (size_t i = 0; i < count; i++) {
+			struct filter_decision decision;
+
+			filter_engine_match(engine, &requests[i].request, &decision);
+			if (pass == 0)
+				write_decision(decisions, i, &decision);
+		}
+	}
 	for (long pass = 0; pass < repeat; pass++) {
 		for (size_t i = 0; i < count; i++) {
 			struct filter_decision decision;
@@ -222,15 +271,13 @@ static int run_passes(const struct filter_engine *engine, const struct filter_ur
 
 			filter_engine_match(engine, &requests[i].request, &decision);
 			durations[(size_t)pass * count + i] = now_ns() - start;
-			if (pass == 0)
-				write_decision(decisions, i, &decision);
 		}
 	}
 	return ferror(decisions) ? -EIO : 0;
 }
 
 static void print_summary(size_t count, double load_ms, uint64_t *durations, size_t timed,
-			  size_t rss_after_load, const struct filter_stats *stats)
+			  enum unknown_page unknown_page, size_t rss_after_load, const struct filter_stats *stats)
 {
 	double total_ns = 0;
 
@@ -240,10 +287,13 @@ static void print_summary(size_t count, double load_ms, uint64_t *durations, siz
 
 	printf("{\"engine\":\"plainsight\",\"requests\":%zu,\"load_ms\":%.3f,\"median_ns\":%llu,\"p99_ns\":%"
 	       "llu,"
-	       "\"mean_ns\":%.1f,\"rss_bytes_after_load\":%zu,\"rss_bytes_peak\":%zu,",
+	       "\"mean_ns\":%.1f,\"warmup_passes\":%d,\"unknown_page\":\"%s\",\"rss_bytes_after_load\":%zu,"
+	       "\"rss_bytes_peak\":%zu,",
 	       count, load_ms, timed ? (unsigned long long)durations[timed / 2] : 0ull,
 	       timed ? (unsigned long long)durations[(size_t)((double)(timed - 1) * 0.99)] : 0ull,
-	       timed ? total_ns / (double)timed : 0.0, rss_after_load, status_bytes("VmHWM"));
+	       timed ? total_ns / (double)timed : 0.0, WARMUP_PASSES,
+	       unknown_page == UNKNOWN_PAGE_FIRST_PARTY ? "first-party" : "either", rss_after_load,
+	       status_bytes("VmHWM"));
 	printf("\"filters\":{\"loaded\":%zu,\"exceptions\":%zu,\"important\":%zu,\"regex\":%zu,\"unindexed\":"
 	       "%zu,"
 	       "\"cosmetic_skipped\":%zu,\"comments\":%zu,\"unsupported\":%zu,\"invalid\":%zu}}\n",
@@ -297,7 +347,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "abp_match: %s: cannot read a JSON array of requests\n", options.requests);
 		goto cleanup;
 	}
-	requests = build_requests(root, &count);
+	requests = build_requests(root, options.unknown_page, &count);
 	durations = calloc(count * (size_t)options.repeat + 1, sizeof(*durations));
 	if (!requests || !durations) {
 		fprintf(stderr, "abp_match: out of memory\n");
@@ -317,7 +367,8 @@ int main(int argc, char **argv)
 	}
 	decisions = NULL;
 
-	print_summary(count, load_ms, durations, count * (size_t)options.repeat, rss_after_load, &stats);
+	print_summary(count, load_ms, durations, count * (size_t)options.repeat, options.unknown_page,
+		      rss_after_load, &stats);
 	status = 0;
 
 cleanup:
