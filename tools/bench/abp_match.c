@@ -17,8 +17,11 @@
  * reads the requests and decides every one in file order: once untimed
  * (the warm-up pass, which also writes the decisions), then N times over
  * (default 1), timing each filter_engine_match() call with
- * CLOCK_MONOTONIC. Writes the decisions to OUT.jsonl, one line per
- * request:
+ * CLOCK_MONOTONIC. Each request is built with filter_request_from_urls(),
+ * untimed, right before it is matched, as the ghostery driver builds its
+ * Request object: the request's URL is then in the CPU caches for both
+ * engines, as it is when the agent has just parsed it. Writes the
+ * decisions to OUT.jsonl, one line per request:
  *   {"i":0,"blocked":true,"filter":"||example.com^","exception":null}
  * and prints one JSON summary on stdout:
  *   {"engine":"plainsight","requests":N,"load_ms":..,"median_ns":..,"p99_ns":..,"mean_ns":..,
@@ -161,29 +164,41 @@ static const char *string_field(const cJSON *object, const char *name)
 	return cJSON_IsString(item) ? item->valuestring : "";
 }
 
-/* Builds every request before timing starts. A URL without a host is
- * still matched: "|https://" filters can match it. */
-static struct filter_url_request *build_requests(const cJSON *root, enum unknown_page unknown_page,
-						 size_t *count)
+/* A request as the corpus gives it. */
+struct request_input {
+	const char *url;
+	const char *source_url;
+	const char *type;
+};
+
+/* Collects the requests' fields, in file order. */
+static struct request_input *read_inputs(const cJSON *root, size_t *count)
 {
-	struct filter_url_request *requests;
+	struct request_input *inputs;
 	const cJSON *entry;
 	size_t i = 0;
 
 	*count = (size_t)cJSON_GetArraySize(root);
-	requests = calloc(*count ? *count : 1, sizeof(*requests));
-	if (!requests)
+	inputs = calloc(*count ? *count : 1, sizeof(*inputs));
+	if (!inputs)
 		return NULL;
 	cJSON_ArrayForEach(entry, root) {
-		filter_request_from_urls(&requests[i], string_field(entry, "url"),
-					 string_field(entry, "sourceUrl"), string_field(entry, "type"));
-		if (unknown_page == UNKNOWN_PAGE_FIRST_PARTY && !requests[i].request.party_known) {
-			requests[i].request.party_known = true;
-			requests[i].request.third_party = false;
-		}
-		i++;
+		inputs[i++] = (struct request_input){ string_field(entry, "url"), string_field(entry, "sourceUrl"),
+						      string_field(entry, "type") };
 	}
-	return requests;
+	return inputs;
+}
+
+/* Builds one request. A URL without a host is still matched: "|https://"
+ * filters can match it. */
+static void build_request(struct filter_url_request *request, const struct request_input *input,
+			  enum unknown_page unknown_page)
+{
+	filter_request_from_urls(request, input->url, input->source_url, input->type);
+	if (unknown_page == UNKNOWN_PAGE_FIRST_PARTY && !request->request.party_known) {
+		request->request.party_known = true;
+		request->request.third_party = false;
+	}
 }
 
 static uint64_t now_ns(void)
@@ -252,24 +267,29 @@ static int compare_durations(const void *a, const void *b)
 
 /* Runs the untimed passes, which write the decisions, then the timed
  * ones. Returns 0 or -EIO. */
-static int run_passes(const struct filter_engine *engine, const struct filter_url_request *requests,
-		      size_t count, long repeat, FILE *decisions, uint64_t *durations)
+static int run_passes(const struct filter_engine *engine, const struct request_input *inputs, size_t count,
+		      const struct options *options, FILE *decisions, uint64_t *durations)
 {
 	for (int pass = 0; pass < WARMUP_PASSES; pass++) {
 		for (size_t i = 0; i < count; i++) {
+			struct filter_url_request request;
 			struct filter_decision decision;
 
-			filter_engine_match(engine, &requests[i].request, &decision);
+			build_request(&request, &inputs[i], options->unknown_page);
+			filter_engine_match(engine, &request.request, &decision);
 			if (pass == 0)
 				write_decision(decisions, i, &decision);
 		}
 	}
-	for (long pass = 0; pass < repeat; pass++) {
+	for (long pass = 0; pass < options->repeat; pass++) {
 		for (size_t i = 0; i < count; i++) {
+			struct filter_url_request request;
 			struct filter_decision decision;
-			uint64_t start = now_ns();
+			uint64_t start;
 
-			filter_engine_match(engine, &requests[i].request, &decision);
+			build_request(&request, &inputs[i], options->unknown_page);
+			start = now_ns();
+			filter_engine_match(engine, &request.request, &decision);
 			durations[(size_t)pass * count + i] = now_ns() - start;
 		}
 	}
@@ -303,7 +323,7 @@ static void print_summary(size_t count, double load_ms, uint64_t *durations, siz
 
 int main(int argc, char **argv)
 {
-	struct filter_url_request *requests = NULL;
+	struct request_input *inputs = NULL;
 	struct filter_engine *engine = NULL;
 	struct filter_stats stats;
 	struct options options;
@@ -347,9 +367,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "abp_match: %s: cannot read a JSON array of requests\n", options.requests);
 		goto cleanup;
 	}
-	requests = build_requests(root, options.unknown_page, &count);
+	inputs = read_inputs(root, &count);
 	durations = calloc(count * (size_t)options.repeat + 1, sizeof(*durations));
-	if (!requests || !durations) {
+	if (!inputs || !durations) {
 		fprintf(stderr, "abp_match: out of memory\n");
 		goto cleanup;
 	}
@@ -359,7 +379,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "abp_match: cannot create %s: %s\n", options.decisions, strerror(errno));
 		goto cleanup;
 	}
-	if (run_passes(engine, requests, count, options.repeat, decisions, durations) < 0 ||
+	if (run_passes(engine, inputs, count, &options, decisions, durations) < 0 ||
 	    fclose(decisions) != 0) {
 		decisions = NULL;
 		fprintf(stderr, "abp_match: cannot write %s\n", options.decisions);
@@ -376,7 +396,7 @@ cleanup:
 		fclose(decisions);
 	filter_engine_free(engine);
 	free(durations);
-	free(requests);
+	free(inputs);
 	cJSON_Delete(root);
 	return status;
 }
