@@ -416,9 +416,7 @@ static void assign_ranges(struct filter_index *index, uint32_t *next)
 			assign_range(&class->unindexed, index->entries, next);
 		else
 			class->unindexed = NO_BUCKET;
-		class->hosts_first = *next;
 		assign_table_ranges(&class->hosts, index->entries, next);
-		class->host_count = *next - class->hosts_first;
 		assign_table_ranges(&class->tokens, index->entries, next);
 		assign_table_ranges(&class->domains, index->entries, next);
 	}
@@ -466,26 +464,40 @@ static void fill_entries(struct filter_index *index, const struct filter_engine 
 	}
 }
 
-/* Copies the host names of each class's hosts table entries. */
-static int copy_host_names(struct filter_index *index, const struct filter_engine *engine)
+static void fill_host_record(struct host_record *record, const struct index_entry *entry,
+			     const struct filter_engine *engine)
+{
+	size_t name_length = entry->pattern_length - 1;
+
+	record->filter = entry->filter;
+	record->text = entry->text;
+	record->types = entry->types;
+	record->flags = entry->flags;
+	if (name_length > 0 && name_length <= HOST_RECORD_NAME_BYTES && !(entry->flags & FILTER_MATCH_CASE)) {
+		record->name_length = (uint16_t)name_length;
+		memcpy(record->name, engine->arena + entry->pattern, name_length);
+	}
+}
+
+/* Copies the first filter of each hosts table bucket to its record. */
+static int fill_host_records(struct filter_index *index, const struct filter_engine *engine)
 {
 	for (size_t c = 0; c < FILTER_CLASS_COUNT; c++) {
 		struct class_index *class = &index->classes[c];
-		size_t size = ((size_t)class->host_count * sizeof(struct host_name) + 63) / 64 * 64;
+		const struct index_table *hosts = &class->hosts;
+		size_t size = ((size_t)hosts->mask + 1) * sizeof(struct host_record);
 
-		if (class->host_count == 0)
+		if (hosts->keys == 0)
 			continue;
-		/* Aligned, so that no name straddles two cache lines. */
-		class->host_names = aligned_alloc(64, size);
-		if (!class->host_names)
+		/* Aligned, so that each record is one cache line. */
+		class->host_records = aligned_alloc(64, size);
+		if (!class->host_records)
 			return -ENOMEM;
-		memset(class->host_names, 0, size);
-		for (uint32_t i = 0; i < class->host_count; i++) {
-			const struct index_entry *entry = &index->entries[class->hosts_first + i];
-
-			if (entry->pattern_length - 1 <= HOST_NAME_BYTES)
-				memcpy(class->host_names[i].bytes, engine->arena + entry->pattern,
-				       entry->pattern_length - 1);
+		memset(class->host_records, 0, size);
+		for (size_t s = 0; s <= hosts->mask; s++) {
+			if (hosts->slots[s].key)
+				fill_host_record(&class->host_records[s], &index->entries[hosts->slots[s].first],
+						 engine);
 		}
 	}
 	return 0;
@@ -503,7 +515,7 @@ void index_free(struct filter_index *index)
 		table_free(&index->classes[c].hosts);
 		table_free(&index->classes[c].tokens);
 		table_free(&index->classes[c].domains);
-		free(index->classes[c].host_names);
+		free(index->classes[c].host_records);
 	}
 	free(index->entries);
 	memset(index, 0, sizeof(*index));
@@ -537,7 +549,7 @@ static int build_tables(struct filter_index *index, const struct filter_engine *
 	count = list_placements(index, engine, keys, placements);
 	assign_buckets(placements, count);
 	fill_entries(index, engine, placements, count);
-	rc = copy_host_names(index, engine);
+	rc = fill_host_records(index, engine);
 	if (rc < 0)
 		goto cleanup;
 	index->filter_count = engine->filter_count;

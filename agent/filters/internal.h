@@ -143,6 +143,16 @@ static inline bool bloom_allows(const struct index_table *table, uint32_t key)
 	return (table->words[bloom_word_of(key, table->words_shift)] & bits) == bits;
 }
 
+/* The slot of key in a non-empty table, or SIZE_MAX. */
+static inline size_t find_slot(const struct index_table *table, uint32_t key)
+{
+	for (size_t i = slot_of(key, table->mask); table->slots[i].key; i = (i + 1) & table->mask) {
+		if (table->slots[i].key == key)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
 /* The first entry of key's bucket in a non-empty table, or NO_BUCKET. */
 static inline uint32_t probe_slots(const struct index_table *table, uint32_t key)
 {
@@ -173,16 +183,30 @@ static inline uint32_t index_lookup(const struct index_table *table, uint32_t ke
  * blocking filter, and look for important filters and exceptions only in
  * their small tables.
  */
-/* Bytes of a host name that the index keeps beside a hosts table's
- * entries: 98% of the "||host^" filters of EasyList and EasyPrivacy (2025)
- * name at most 32. */
-#define HOST_NAME_BYTES 32
+/* Bytes of a host name that a host record keeps: all but 43 of the
+ * 94,914 "||host^" filters in EasyList and EasyPrivacy (Debian's
+ * webext-ublock-origin-firefox 1.67.0) name at most 48. */
+#define HOST_RECORD_NAME_BYTES 48
 
-/* Copy of the host name of a "||host^" filter, padded with zeros; all
- * zeros when the name is longer than HOST_NAME_BYTES. */
-struct host_name {
-	char bytes[HOST_NAME_BYTES];
+/*
+ * The first filter of a hosts table bucket, kept at its slot's index
+ * rather than only in the entries, so that one cache line checks it and
+ * the line can be prefetched as soon as a host suffix is hashed. A bucket
+ * of several filters goes on in the entries.
+ */
+struct host_record {
+	uint32_t filter;
+	uint32_t text;
+	uint16_t types;
+	uint16_t flags;         /* as in its index_entry, ENTRY_BUCKET_END included */
+	/* The host name's length. The name is kept, padded with zeros, when
+	 * it fits and the filter is not $match-case; else name_length is 0. */
+	uint16_t name_length;
+	uint16_t unused;
+	char name[HOST_RECORD_NAME_BYTES];
 };
+
+_Static_assert(sizeof(struct host_record) == 64, "a host record is one cache line");
 
 struct class_index {
 	struct index_table hosts;
@@ -190,13 +214,7 @@ struct class_index {
 	struct index_table domains;
 	uint32_t unindexed;         /* first entry, when unindexed_count > 0 */
 	uint32_t unindexed_count;
-	/* The hosts table's entries are [hosts_first, hosts_first +
-	 * host_count). host_names has their names at the same places, so
-	 * that checking a "||host^" filter reads its entry and its name at
-	 * once, instead of its pattern after its entry. */
-	uint32_t hosts_first;
-	uint32_t host_count;
-	struct host_name *host_names;
+	struct host_record *host_records; /* one per slot of hosts, cache line aligned */
 };
 
 struct filter_index {
@@ -454,7 +472,10 @@ enum filter_class filter_class_of(const struct filter *filter);
 void index_entry_init(struct index_entry *entry, const struct filter_engine *engine, uint32_t filter_index);
 
 /* url.c */
+/* Lowercases the URL, finds its host and hashes the host's suffixes. */
 void url_prepare(struct url_scan *scan, const char *url);
+/* Hashes the tokens of a URL that url_prepare() prepared. */
+void url_find_tokens(struct url_scan *scan);
 /* The next token at or after *position, its start, and its hash_final()
  * hash. Returns false at the end of the URL. */
 bool url_next_token(const struct url_scan *scan, size_t *position, size_t *start, uint32_t *token);

@@ -24,6 +24,27 @@ struct match_state {
 	struct url_scan url;
 };
 
+/* Starts loading what the search of the blocking filters reads first:
+ * the Bloom filter words, slots and records of the host's suffixes. Their
+ * places depend only on the hashes, so the loads overlap the hashing of
+ * the URL's tokens. */
+static void prefetch_hosts(const struct match_state *state)
+{
+	const struct class_index *class = &state->engine->index.classes[FILTER_CLASS_BLOCKING];
+	const struct index_table *hosts = &class->hosts;
+
+	if (hosts->keys == 0)
+		return;
+	for (size_t i = 0; i < state->url.host_suffix_count; i++) {
+		uint32_t key = state->url.host_suffix_hash[i];
+		size_t slot = slot_of(key, hosts->mask);
+
+		__builtin_prefetch(&hosts->words[bloom_word_of(key, hosts->words_shift)]);
+		__builtin_prefetch(&hosts->slots[slot]);
+		__builtin_prefetch(&class->host_records[slot]);
+	}
+}
+
 static void prepare_request(struct match_state *state)
 {
 	const struct filter_request *request = state->request;
@@ -35,26 +56,38 @@ static void prepare_request(struct match_state *state)
 		state->party_reject = request->third_party ? FILTER_FIRST_PARTY : FILTER_THIRD_PARTY;
 
 	url_prepare(&state->url, request->url);
+	prefetch_hosts(state);
+	url_find_tokens(&state->url);
 	source_view_init(&state->source, request->source_host);
 }
 
 /* The checks that need only a filter's types and flags. */
-static bool options_allow(const struct match_state *state, const struct index_entry *entry)
+static bool options_allow_bits(const struct match_state *state, uint16_t types, uint16_t flags)
 {
-	return (entry->types & state->type_bit) && !(entry->flags & state->party_reject);
+	return (types & state->type_bit) && !(flags & state->party_reject);
 }
 
-/* domains_allow() for an entry. When the page is unknown, the entry's
- * flags decide without a read of the filter. */
-static bool domains_allow_entry(struct match_state *state, const struct index_entry *entry)
+static bool options_allow(const struct match_state *state, const struct index_entry *entry)
+{
+	return options_allow_bits(state, entry->types, entry->flags);
+}
+
+/* domains_allow() for a filter. When the page is unknown, its flags decide
+ * without a read of the filter. */
+static bool domains_allow_bits(struct match_state *state, uint16_t flags, uint32_t filter)
 {
 	const struct filter_engine *engine = state->engine;
 
-	if (!(entry->flags & FILTER_HAS_DOMAINS))
+	if (!(flags & FILTER_HAS_DOMAINS))
 		return true;
 	if (state->source.length == 0)
-		return !(entry->flags & FILTER_INCLUDES_DOMAINS);
-	return domains_allow(engine, &engine->filters[entry->filter], &state->source);
+		return !(flags & FILTER_INCLUDES_DOMAINS);
+	return domains_allow(engine, &engine->filters[filter], &state->source);
+}
+
+static bool domains_allow_entry(struct match_state *state, const struct index_entry *entry)
+{
+	return domains_allow_bits(state, entry->flags, entry->filter);
 }
 
 /* Whether bytes [0, length) of two buffers are equal. The last 8 bytes
@@ -137,49 +170,71 @@ static const char *scan_bucket(struct match_state *state, uint32_t first, size_t
 	}
 }
 
-/* Whether the first length bytes of a host name copy are text's. text
- * can be read HOST_NAME_BYTES bytes on. */
-static bool same_host_name(const struct host_name *name, const char *text, size_t length)
+/* Whether a host name ends where the URL's host does, followed by a
+ * separator or the URL's end, as "^" requires. */
+static bool host_end_allows(const struct url_view *url)
 {
-	uint64_t differ = 0;
-
-	for (size_t i = 0; i < HOST_NAME_BYTES; i += 8)
-		differ |= (load_word(text + i) & low_bytes_mask(length > i ? length - i : 0)) ^
-			  load_word(name->bytes + i);
-	return differ == 0;
-}
-
-/* Whether a "||host^" pattern is the host suffix that found its bucket,
- * followed by a separator or the URL's end. When it is not (a hash
- * collision, or a $match-case filter), pattern_match() decides. */
-static bool host_suffix_is(const struct match_state *state, const struct class_index *class,
-			   const struct index_entry *entry, size_t suffix)
-{
-	const struct url_view *url = &state->url.view;
-	size_t start = url->host_start + state->url.host_suffix_start[suffix];
-	size_t length = url->host_end - start;
-	size_t place = (size_t)(entry - state->engine->index.entries) - class->hosts_first;
-
-	if ((entry->flags & FILTER_MATCH_CASE) || entry->pattern_length != length + 1)
-		return false;
-	/* The lowercase URL has URL_PADDING_BYTES after its end. */
-	if (length <= HOST_NAME_BYTES ? !same_host_name(&class->host_names[place], url->lower + start, length)
-				      : memcmp(state->engine->arena + entry->pattern, url->lower + start, length) != 0)
-		return false;
 	if (url->host_end == url->length)
 		return !url->truncated;
 	return is_separator((unsigned char)url->lower[url->host_end]);
 }
 
-static const char *scan_host_bucket(struct match_state *state, const struct class_index *class, uint32_t first,
+/* Whether a host record's name is the host suffix that starts at start.
+ * The lowercase URL has URL_PADDING_BYTES after its end, so it can be
+ * read a whole name's length on. */
+static bool record_name_is(const struct url_view *url, const struct host_record *record, size_t start)
+{
+	size_t length = url->host_end - start;
+	uint64_t differ = 0;
+
+	if (record->name_length != length)
+		return false;
+	for (size_t i = 0; i < HOST_RECORD_NAME_BYTES; i += 8)
+		differ |= (load_word(url->lower + start + i) & low_bytes_mask(length > i ? length - i : 0)) ^
+			  load_word(record->name + i);
+	return differ == 0 && host_end_allows(url);
+}
+
+/* Whether a "||host^" pattern is the host suffix that starts at start,
+ * followed by a separator or the URL's end. When it is not (a hash
+ * collision, or a $match-case filter), pattern_match() decides. */
+static bool host_suffix_is(const struct match_state *state, const struct index_entry *entry, size_t start)
+{
+	const struct url_view *url = &state->url.view;
+	size_t length = url->host_end - start;
+
+	return !(entry->flags & FILTER_MATCH_CASE) && entry->pattern_length == length + 1 &&
+	       memcmp(state->engine->arena + entry->pattern, url->lower + start, length) == 0 &&
+	       host_end_allows(url);
+}
+
+/*
+ * The text of the first filter of the bucket in a hosts table slot that
+ * matches, or NULL. The bucket's first filter is checked from its record
+ * when it can be. When that fails on the name, the filter is checked
+ * again from its entry, so that pattern_match() decides as for any other.
+ */
+static const char *scan_host_bucket(struct match_state *state, const struct class_index *class, size_t slot,
 				    size_t suffix)
 {
 	const struct filter_engine *engine = state->engine;
-	const struct index_entry *entry = &engine->index.entries[first];
+	const struct host_record *record = &class->host_records[slot];
+	const struct index_entry *entry = &engine->index.entries[class->hosts.slots[slot].first];
+	size_t start = state->url.view.host_start + state->url.host_suffix_start[suffix];
 
+	if (record->name_length > 0 && record_name_is(&state->url.view, record, start)) {
+		if (options_allow_bits(state, record->types, record->flags) &&
+		    domains_allow_bits(state, record->flags, record->filter)) {
+			state->found_flags = record->flags;
+			return engine->arena + record->text;
+		}
+		if (record->flags & ENTRY_BUCKET_END)
+			return NULL;
+		entry++;
+	}
 	for (;; entry++) {
 		if (options_allow(state, entry) &&
-		    (host_suffix_is(state, class, entry, suffix) ||
+		    (host_suffix_is(state, entry, start) ||
 		     pattern_match(engine->arena + entry->pattern, entry->pattern_length, entry->flags,
 				   &state->url.view)) &&
 		    domains_allow_entry(state, entry)) {
@@ -191,13 +246,20 @@ static const char *scan_host_bucket(struct match_state *state, const struct clas
 	}
 }
 
+/* The host's suffixes, longest first. */
 static const char *search_hosts(struct match_state *state, const struct class_index *class)
 {
+	const struct index_table *hosts = &class->hosts;
+
 	for (size_t i = state->url.host_suffix_count; i-- > 0;) {
-		uint32_t first = index_lookup(&class->hosts, state->url.host_suffix_hash[i]);
+		uint32_t key = state->url.host_suffix_hash[i];
+		size_t slot;
 		const char *found;
 
-		if (first != NO_BUCKET && (found = scan_host_bucket(state, class, first, i)))
+		if (!bloom_allows(hosts, key))
+			continue;
+		slot = find_slot(hosts, key);
+		if (slot != SIZE_MAX && (found = scan_host_bucket(state, class, slot, i)))
 			return found;
 	}
 	return NULL;

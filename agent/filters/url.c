@@ -351,7 +351,11 @@ void url_prepare(struct url_scan *scan, const char *url)
 	if (scan->view.truncated)
 		scan->full_length += strlen(url + length);
 
-	keep_tokens(scan);
 	find_host(scan);
 	hash_host_suffixes(scan);
+}
+
+void url_find_tokens(struct url_scan *scan)
+{
+	keep_tokens(scan);
 }
