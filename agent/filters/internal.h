@@ -300,6 +300,16 @@ struct source_view {
 
 #define NO_TOKEN_POSITION UINT16_MAX
 
+/* Where a URL token is: at first, and at second when the URL has it
+ * exactly twice. NO_TOKEN_POSITION for none, and in both when the URL has
+ * it three times or more. */
+struct token_place {
+	uint16_t first;
+	uint16_t second;
+};
+
+static const struct token_place NO_TOKEN_PLACE = { NO_TOKEN_POSITION, NO_TOKEN_POSITION };
+
 /* Distinct URL tokens kept for the index lookups of one request. The
  * tokens of a URL with more are found again for each class searched. */
 #define URL_TOKENS_MAX 256
@@ -313,9 +323,7 @@ struct url_scan {
 	size_t token_count;
 	size_t token_tail;                /* where the tokens after the kept ones start, or view.length */
 	uint32_t tokens[URL_TOKENS_MAX];  /* hash_final() of each distinct token, in URL order */
-	/* Where each of those tokens is in the URL, or NO_TOKEN_POSITION
-	 * when the URL has it more than once. */
-	uint16_t token_positions[URL_TOKENS_MAX];
+	struct token_place token_places[URL_TOKENS_MAX];
 	size_t host_suffix_count;
 	uint16_t host_suffix_start[SOURCE_SUFFIXES_MAX]; /* from view.host_start */
 	/* hash_final(domain_hash()) of each, shortest suffix first */

@@ -122,17 +122,29 @@ static bool pattern_matches_at(const struct match_state *state, const struct ind
 	       pattern_start_allowed(entry->flags, url, start);
 }
 
-/* Whether a plain pattern matches. token_position is where the URL has
- * the token of the entry's bucket, when it has it once; the pattern's
- * first segment can then only match at one place. */
+static bool pattern_matches_at_token(const struct match_state *state, const struct index_entry *entry,
+				     size_t token_position)
+{
+	return token_position >= entry->token_offset &&
+	       pattern_matches_at(state, entry, token_position - entry->token_offset);
+}
+
+/* Whether a plain pattern matches. place is where the URL has the token of
+ * the entry's bucket. When it has it once, the pattern's first segment
+ * can only match at one place. When it has it twice, a pattern without
+ * "*" and "^" matches at one of two places; others are searched for. */
 static bool plain_pattern_matches(struct match_state *state, const struct index_entry *entry,
-				  size_t token_position)
+				  struct token_place place)
 {
 	const char *pattern = state->engine->arena + entry->pattern;
 
-	if (token_position != NO_TOKEN_POSITION && entry->token_offset != NO_TOKEN_OFFSET)
-		return token_position >= entry->token_offset &&
-		       pattern_matches_at(state, entry, token_position - entry->token_offset);
+	if (place.first != NO_TOKEN_POSITION && entry->token_offset != NO_TOKEN_OFFSET) {
+		if (place.second == NO_TOKEN_POSITION)
+			return pattern_matches_at_token(state, entry, place.first);
+		if (entry->flags & ENTRY_LITERAL)
+			return pattern_matches_at_token(state, entry, place.first) ||
+			       pattern_matches_at_token(state, entry, place.second);
+	}
 
 	return pattern_match(pattern, entry->pattern_length, entry->flags, &state->url.view);
 }
@@ -140,7 +152,7 @@ static bool plain_pattern_matches(struct match_state *state, const struct index_
 /* The checks after options_allow(). A plain pattern goes before the
  * page's domain, because it needs no read of the filter itself. A regular
  * expression goes last, because it costs the most. */
-static bool entry_matches(struct match_state *state, const struct index_entry *entry, size_t token_position)
+static bool entry_matches(struct match_state *state, const struct index_entry *entry, struct token_place place)
 {
 	const struct filter_engine *engine = state->engine;
 
@@ -150,18 +162,18 @@ static bool entry_matches(struct match_state *state, const struct index_entry *e
 		return domains_allow_entry(state, entry) &&
 		       regex_match(engine->regexes[filter->regex], state->request->url, state->url.full_length);
 	}
-	return plain_pattern_matches(state, entry, token_position) && domains_allow_entry(state, entry);
+	return plain_pattern_matches(state, entry, place) && domains_allow_entry(state, entry);
 }
 
 /* The text of the first filter of the bucket that starts at
  * entries[first] that matches, or NULL. */
-static const char *scan_bucket(struct match_state *state, uint32_t first, size_t token_position)
+static const char *scan_bucket(struct match_state *state, uint32_t first, struct token_place place)
 {
 	const struct index_entry *entry = &state->engine->index.entries[first];
 
 	for (;; entry++) {
 		/* Most entries fail on their options: checked inline. */
-		if (options_allow(state, entry) && entry_matches(state, entry, token_position)) {
+		if (options_allow(state, entry) && entry_matches(state, entry, place)) {
 			state->found_flags = entry->flags;
 			return state->engine->arena + entry->text;
 		}
@@ -280,12 +292,12 @@ static const char *search_tokens(struct match_state *state, const struct index_t
 		first = index_lookup(tokens, url->tokens[i]);
 		if (first != NO_BUCKET &&
 		    (found = scan_bucket(state, first,
-					 positions_known ? url->token_positions[i] : NO_TOKEN_POSITION)))
+					 positions_known ? url->token_places[i] : NO_TOKEN_PLACE)))
 			return found;
 	}
 	while (!positions_known && url_next_token(url, &position, &start, &token)) {
 		first = index_lookup(tokens, token);
-		if (first != NO_BUCKET && (found = scan_bucket(state, first, NO_TOKEN_POSITION)))
+		if (first != NO_BUCKET && (found = scan_bucket(state, first, NO_TOKEN_PLACE)))
 			return found;
 	}
 	return NULL;
@@ -302,7 +314,7 @@ static const char *search_domains(struct match_state *state, const struct index_
 		uint32_t first = index_lookup(domains, source->suffix_hash[i]);
 		const char *found;
 
-		if (first != NO_BUCKET && (found = scan_bucket(state, first, NO_TOKEN_POSITION)))
+		if (first != NO_BUCKET && (found = scan_bucket(state, first, NO_TOKEN_PLACE)))
 			return found;
 	}
 	return NULL;
@@ -323,7 +335,7 @@ static const char *scan_unindexed_tail(struct match_state *state, enum filter_cl
 		    !(class == FILTER_CLASS_BLOCKING && filter_class == FILTER_CLASS_IMPORTANT))
 			continue;
 		index_entry_init(&entry, engine, (uint32_t)i);
-		if (options_allow(state, &entry) && entry_matches(state, &entry, NO_TOKEN_POSITION)) {
+		if (options_allow(state, &entry) && entry_matches(state, &entry, NO_TOKEN_PLACE)) {
 			state->found_flags = entry.flags;
 			return engine->arena + filter->text;
 		}
@@ -345,7 +357,7 @@ static const char *find_first(struct match_state *state, enum filter_class class
 	if (!found && index->domains.keys > 0)
 		found = search_domains(state, &index->domains);
 	if (!found && index->unindexed_count > 0)
-		found = scan_bucket(state, index->unindexed, NO_TOKEN_POSITION);
+		found = scan_bucket(state, index->unindexed, NO_TOKEN_PLACE);
 	return found ? found : scan_unindexed_tail(state, class);
 }
 

@@ -161,19 +161,24 @@ bool url_next_token(const struct url_scan *scan, size_t *position, size_t *start
 	return true;
 }
 
-/* Whether an earlier token had this hash, so that its bucket was searched
- * already; its position then becomes ambiguous. seen has one bit per kept
- * hash, so that most new tokens need no comparison. */
-static bool token_kept(struct url_scan *scan, uint32_t hash, uint64_t *seen)
+/* Whether an earlier token had this hash, so that its bucket is searched
+ * already; this place is then added to that token's. seen has one bit per
+ * kept hash, so that most new tokens need no comparison. */
+static bool token_kept(struct url_scan *scan, uint32_t hash, size_t start, uint64_t *seen)
 {
 	uint64_t bit = 1ull << (hash >> 26);
 
 	if (*seen & bit) {
 		for (size_t i = 0; i < scan->token_count; i++) {
-			if (scan->tokens[i] == hash) {
-				scan->token_positions[i] = NO_TOKEN_POSITION;
-				return true;
-			}
+			struct token_place *place = &scan->token_places[i];
+
+			if (scan->tokens[i] != hash)
+				continue;
+			if (place->first != NO_TOKEN_POSITION && place->second == NO_TOKEN_POSITION)
+				place->second = (uint16_t)start;
+			else
+				*place = NO_TOKEN_PLACE;
+			return true;
 		}
 	}
 	*seen |= bit;
@@ -187,13 +192,13 @@ static bool keep_token(struct url_scan *scan, size_t start, size_t end, uint64_t
 {
 	uint32_t hash = hash_token(scan, start, end);
 
-	if (token_kept(scan, hash, seen))
+	if (token_kept(scan, hash, start, seen))
 		return true;
 	if (scan->token_count == URL_TOKENS_MAX) {
 		scan->token_tail = start;
 		return false;
 	}
-	scan->token_positions[scan->token_count] = (uint16_t)start;
+	scan->token_places[scan->token_count] = (struct token_place){ (uint16_t)start, NO_TOKEN_POSITION };
 	scan->tokens[scan->token_count++] = hash;
 	return true;
 }
