@@ -1,7 +1,7 @@
 /*
- * Hashes of tokens and host names for building the index and for the
- * page's host: the functions of internal.h applied to text of any case,
- * without reading past its end.
+ * Hashes of tokens and host names, with the functions of internal.h.
+ * Building the index hashes text of any case, without reading past its
+ * end. Requests hash each suffix of a host from a padded lowercase copy.
  */
 #include "internal.h"
 
@@ -38,6 +38,7 @@ static size_t last_dot(const char *name, size_t end)
 
 	return dot ? (size_t)(dot - name) : SIZE_MAX;
 }
+
 /* Bit 7 of each byte of word that is 0. Unlike the shorter formula with
  * a subtraction, no borrow marks a byte above a zero byte. */
 static uint64_t zero_bytes(uint64_t word)
@@ -47,8 +48,8 @@ static uint64_t zero_bytes(uint64_t word)
 	return ~(((word & low_bits) + low_bits) | word | low_bits);
 }
 
-/* Where the label that ends at end starts: after the last dot before
- * end, or 0. Reads 8 bytes at a time, from lower[0] on. */
+/* Start of the label that ends at end: after the last dot before end, or
+ * 0. Reads 8 bytes at a time, from lower[0] on. */
 static size_t label_start(const char *lower, size_t end)
 {
 	const uint64_t dots = 0x2e2e2e2e2e2e2e2eull;

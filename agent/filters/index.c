@@ -6,7 +6,11 @@
  * filed under each of its domains. A request then tries only the filters
  * in the buckets of its host, of its URL's tokens and of its page's
  * domains, plus the few filters filed nowhere ("unindexed", such as
- * "$ping,third-party").
+ * "$ping,third-party"). Exceptions, important filters and the other
+ * blocking filters have tables of their own, and the blocking tables hold
+ * the important filters too. The filters of a bucket are consecutive
+ * entries, in list order. A hosts table also keeps a record of each
+ * bucket's first filter beside its slots.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -219,9 +223,11 @@ static int choose_keys(const struct filter_engine *engine, struct filter_key *ke
 		if (keys[i].kind != KEY_NONE)
 			continue;
 		for_each_token(engine, &engine->filters[i], choose_token, &choice);
-		if (choice.token)
-			keys[i] = (struct filter_key){ KEY_TOKEN, choice.token,
-						       token_offset(&engine->filters[i], engine, choice.start) };
+		if (!choice.token)
+			continue;
+		keys[i].kind = KEY_TOKEN;
+		keys[i].key = choice.token;
+		keys[i].token_offset = token_offset(&engine->filters[i], engine, choice.start);
 	}
 	counts_free(&counts);
 	return rc;
@@ -495,9 +501,10 @@ static int fill_host_records(struct filter_index *index, const struct filter_eng
 			return -ENOMEM;
 		memset(class->host_records, 0, size);
 		for (size_t s = 0; s <= hosts->mask; s++) {
+			const struct index_entry *first = &index->entries[hosts->slots[s].first];
+
 			if (hosts->slots[s].key)
-				fill_host_record(&class->host_records[s], &index->entries[hosts->slots[s].first],
-						 engine);
+				fill_host_record(&class->host_records[s], first, engine);
 		}
 	}
 	return 0;

@@ -103,8 +103,9 @@ struct index_slot {
 
 /* Hash table from key to bucket: open addressing, linear probing, at most
  * three quarters full. In front of it, a blocked Bloom filter (two bits in
- * one 64-bit word, about 16 bits per key) turns away all but about 2% of
- * the absent keys without reading the slots. */
+ * one 64-bit word, 16 to 32 bits per key) turns away 99% to 99.5% of the
+ * absent keys (measured with EasyList and EasyPrivacy) without reading the
+ * slots. */
 struct index_table {
 	struct index_slot *slots;
 	uint32_t mask;            /* slot count - 1 */
@@ -156,11 +157,9 @@ static inline size_t find_slot(const struct index_table *table, uint32_t key)
 /* The first entry of key's bucket in a non-empty table, or NO_BUCKET. */
 static inline uint32_t probe_slots(const struct index_table *table, uint32_t key)
 {
-	for (size_t i = slot_of(key, table->mask); table->slots[i].key; i = (i + 1) & table->mask) {
-		if (table->slots[i].key == key)
-			return table->slots[i].first;
-	}
-	return NO_BUCKET;
+	size_t slot = find_slot(table, key);
+
+	return slot == SIZE_MAX ? NO_BUCKET : table->slots[slot].first;
 }
 
 /* The first entry of key's bucket, or NO_BUCKET. */
@@ -171,18 +170,6 @@ static inline uint32_t index_lookup(const struct index_table *table, uint32_t ke
 	return probe_slots(table, key);
 }
 
-/*
- * The filters of one class (the blocking class includes the important
- * filters), reached three ways: the host name of a
- * "||host^" filter, looked up with the suffixes of the request's host; the
- * tokens of a filter's pattern, looked up with the URL's tokens; and, for
- * a filter without a usable token whose domain= names domains without "~",
- * those domains, looked up with the suffixes of the page's host. The
- * unindexed bucket contains the filters that none fits, and every request
- * tries them. Keeping each class apart lets a request stop at the first
- * blocking filter, and look for important filters and exceptions only in
- * their small tables.
- */
 /* Bytes of a host name that a host record keeps: all but 43 of the
  * 94,914 "||host^" filters in EasyList and EasyPrivacy (Debian's
  * webext-ublock-origin-firefox 1.67.0) name at most 48. */
@@ -208,6 +195,18 @@ struct host_record {
 
 _Static_assert(sizeof(struct host_record) == 64, "a host record is one cache line");
 
+/*
+ * The filters of one class (the blocking class includes the important
+ * filters), reached three ways: the host name of a "||host^" filter,
+ * looked up with the suffixes of the request's host; the tokens of a
+ * filter's pattern, looked up with the URL's tokens; and, for a filter
+ * without a usable token whose domain= names domains without "~", those
+ * domains, looked up with the suffixes of the page's host. The unindexed
+ * bucket contains the filters that none fits, and every request tries
+ * them. Keeping each class apart lets a request stop at the first
+ * blocking filter, and look for important filters and exceptions only in
+ * their small tables.
+ */
 struct class_index {
 	struct index_table hosts;
 	struct index_table tokens;
@@ -300,9 +299,9 @@ struct source_view {
 
 #define NO_TOKEN_POSITION UINT16_MAX
 
-/* Where a URL token is: at first, and at second when the URL has it
- * exactly twice. NO_TOKEN_POSITION for none, and in both when the URL has
- * it three times or more. */
+/* Places of a URL token: first, and second when the URL has it exactly
+ * twice. NO_TOKEN_POSITION for none, and in both when the URL has it
+ * three times or more. */
 struct token_place {
 	uint16_t first;
 	uint16_t second;
@@ -398,13 +397,14 @@ static inline uint32_t word_finish(uint64_t hash)
 	return (uint32_t)(hash ^ (hash >> 32));
 }
 
-/* Hash of the lowercase bytes [0, length) of a buffer that can be read up
- * to 7 bytes past them. */
+/* Mask of the first count bytes of a word, all 8 from 8 on. */
 static inline uint64_t low_bytes_mask(size_t count)
 {
 	return count >= 8 ? ~0ull : (1ull << (8 * count)) - 1;
 }
 
+/* Hash of the lowercase bytes [0, length) of a buffer that can be read up
+ * to 7 bytes past them. */
 static inline uint64_t padded_hash(const char *lower, size_t length)
 {
 	uint64_t hash = word_hash_start(length);
@@ -414,7 +414,8 @@ static inline uint64_t padded_hash(const char *lower, size_t length)
 	 * and one result chosen, without a branch on the length. */
 	if (length > 0 && length <= 16) {
 		uint64_t one = word_mix(hash, load_word(lower) & low_bytes_mask(length));
-		uint64_t two = word_mix(one, load_word(lower + 8) & low_bytes_mask(length > 8 ? length - 8 : 0));
+		uint64_t rest = low_bytes_mask(length > 8 ? length - 8 : 0);
+		uint64_t two = word_mix(one, load_word(lower + 8) & rest);
 
 		return length > 8 ? two : one;
 	}

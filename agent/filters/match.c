@@ -3,11 +3,11 @@
  * hashes of its tokens and of its host's suffixes. Each class of filters
  * is then searched in the same order: the buckets of the host's suffixes
  * (longest first), of the URL's tokens (in URL order), of the page's host
- * suffixes (shortest first), then the unindexed filters, so that the most
- * specific filter is the one reported. Blocking filters, important ones
- * included, are searched up to the first that matches. Only then are the
- * important filters searched on their own, unless the first match was
- * one, and the exceptions, unless an important filter matched.
+ * suffixes (shortest first), then the unindexed filters. The most
+ * specific filter is thus the one reported. Blocking filters, important
+ * ones included, are searched up to the first that matches. Only then
+ * are the important filters searched on their own, unless the first
+ * match was one, and the exceptions, unless an important filter matched.
  * Everything lives on the stack.
  */
 #include <string.h>
@@ -152,7 +152,8 @@ static bool plain_pattern_matches(struct match_state *state, const struct index_
 /* The checks after options_allow(). A plain pattern goes before the
  * page's domain, because it needs no read of the filter itself. A regular
  * expression goes last, because it costs the most. */
-static bool entry_matches(struct match_state *state, const struct index_entry *entry, struct token_place place)
+static bool entry_matches(struct match_state *state, const struct index_entry *entry,
+			  struct token_place place)
 {
 	const struct filter_engine *engine = state->engine;
 
@@ -160,7 +161,8 @@ static bool entry_matches(struct match_state *state, const struct index_entry *e
 		const struct filter *filter = &engine->filters[entry->filter];
 
 		return domains_allow_entry(state, entry) &&
-		       regex_match(engine->regexes[filter->regex], state->request->url, state->url.full_length);
+		       regex_match(engine->regexes[filter->regex], state->request->url,
+				   state->url.full_length);
 	}
 	return plain_pattern_matches(state, entry, place) && domains_allow_entry(state, entry);
 }
@@ -258,7 +260,7 @@ static const char *scan_host_bucket(struct match_state *state, const struct clas
 	}
 }
 
-/* The host's suffixes, longest first. */
+/* Searches the buckets of the host's suffixes, longest first. */
 static const char *search_hosts(struct match_state *state, const struct class_index *class)
 {
 	const struct index_table *hosts = &class->hosts;

@@ -169,11 +169,12 @@ bool pattern_match(const char *pattern, size_t length, uint16_t flags, const str
 	if (flags & FILTER_ANCHOR_HOST) {
 		/* At the host's start and after each dot in it. */
 		for (size_t pos = url->host_start; pos < url->host_end;) {
+			/* Most label starts fail on the first byte. */
+			bool first_byte_fits = length == 0 || pattern[0] == '^' || pattern[0] == '*' ||
+					       pattern[0] == text[pos];
 			const char *dot;
 
-			/* Most label starts fail on the first byte. */
-			if ((length == 0 || pattern[0] == '^' || pattern[0] == '*' || pattern[0] == text[pos]) &&
-			    match_segments(pattern, length, flags, url, text, pos, true))
+			if (first_byte_fits && match_segments(pattern, length, flags, url, text, pos, true))
 				return true;
 			dot = memchr(url->lower + pos, '.', url->host_end - pos);
 			if (!dot)

@@ -2,9 +2,9 @@
  * The request URL in the form that matching reads: a lowercase copy, the
  * hashes of its distinct tokens and where they are, where its host is,
  * and the hashes of the host's suffixes. This preparation is a large part
- * of each request's time, so it avoids work per byte: where SSE2 is
- * available (every x86-64 CPU), the copy and the search for token
- * characters and dots take 16 bytes at a time, and tokens and labels are
+ * of each request's time, so it avoids work per byte. Where SSE2 is
+ * available (every x86-64 CPU), the copy and the marking of token and
+ * host name characters take 16 bytes at a time. Tokens and labels are
  * hashed 8 bytes at a time.
  */
 #include <string.h>
@@ -46,7 +46,8 @@ static inline struct block_masks lower_block(const unsigned char *in, char *out)
 				     _mm_cmpeq_epi8(lower, _mm_set1_epi8('_')));
 
 	_mm_storeu_si128((__m128i *)out, lower);
-	return (struct block_masks){ (uint16_t)_mm_movemask_epi8(tokens), (uint16_t)_mm_movemask_epi8(hosts) };
+	return (struct block_masks){ (uint16_t)_mm_movemask_epi8(tokens),
+				     (uint16_t)_mm_movemask_epi8(hosts) };
 }
 #else
 static inline struct block_masks lower_block(const unsigned char *in, char *out)
@@ -84,7 +85,8 @@ static struct block_masks mark_word(struct url_scan *scan, const unsigned char *
 	if (offset < end) {
 		/* Bits of the moved block that fall before first are dropped by
 		 * the shift to the right. */
-		struct block_masks block = lower_block(url + end - BLOCK_BYTES, scan->lower + end - BLOCK_BYTES);
+		size_t moved = end - BLOCK_BYTES;
+		struct block_masks block = lower_block(url + moved, scan->lower + moved);
 		size_t back = offset + BLOCK_BYTES - end;
 
 		word.tokens |= (block.tokens >> back) << (offset - first);
@@ -103,14 +105,17 @@ static struct block_masks mark_word(struct url_scan *scan, const unsigned char *
 static void lower_and_mark(struct url_scan *scan, const unsigned char *url, size_t length)
 {
 	if (length < BLOCK_BYTES) {
-		scan->token_bits[0] = scan->host_bits[0] = 0;
+		struct block_masks word = { 0, 0 };
+
 		for (size_t i = 0; i < length; i++) {
 			unsigned char c = lower_ascii(url[i]);
 
 			scan->lower[i] = (char)c;
-			scan->token_bits[0] |= (uint64_t)is_token_char(c) << i;
-			scan->host_bits[0] |= (uint64_t)is_host_char(c) << i;
+			word.tokens |= (uint64_t)is_token_char(c) << i;
+			word.hosts |= (uint64_t)is_host_char(c) << i;
 		}
+		scan->token_bits[0] = word.tokens;
+		scan->host_bits[0] = word.hosts;
 	} else {
 		for (size_t first = 0; first < length; first += WORD_BITS) {
 			struct block_masks word = mark_word(scan, url, length, first);
@@ -207,10 +212,10 @@ static bool keep_token(struct url_scan *scan, size_t start, size_t end, uint64_t
  * Keeps the first URL_TOKENS_MAX distinct token hashes in URL order, and
  * where the next new token starts when there are more. A token starts
  * where a token bit follows a clear one, and ends where a clear bit
- * follows a set one, so each word of bits gives its starts and ends at
+ * follows a set one. Each word of bits thus gives its starts and ends at
  * once, and the k-th start goes with the k-th end. A token still open at
- * the end of a word ends in a later one: the last word has clear bits
- * past the URL's end.
+ * the end of a word ends in a later one, because the last word has clear
+ * bits past the URL's end.
  */
 static void keep_tokens(struct url_scan *scan)
 {
@@ -249,19 +254,19 @@ static void keep_tokens(struct url_scan *scan)
 	}
 }
 
-/* Where the scheme's "://" ends: 8 for "https://", 7 for "http://", else
- * found byte by byte. Returns 0 when the URL has none. */
+/* Length of the scheme with its "://": 8 for "https://", 7 for "http://",
+ * else found byte by byte. Returns 0 when the URL has none. */
 static size_t skip_scheme(const struct url_view *url)
 {
+	const uint64_t seven_bytes = 0xffffffffffffffull;
 	const char *text = url->lower;
 	uint64_t word = load_word(text);
 	size_t i = 0;
 
-	/* text has URL_PADDING_BYTES after the URL; the lengths keep the
-	 * comparisons inside it. */
+	/* The checks of the length keep both comparisons inside the URL. */
 	if (url->length >= 8 && word == load_word("https://"))
 		return 8;
-	if (url->length >= 7 && (word & 0xffffffffffffffull) == (load_word("http://\0") & 0xffffffffffffffull))
+	if (url->length >= 7 && (word & seven_bytes) == (load_word("http://\0") & seven_bytes))
 		return 7;
 	while (i < url->length && ((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= '0' && text[i] <= '9') ||
 				   text[i] == '+' || text[i] == '-' || text[i] == '.'))
@@ -271,8 +276,9 @@ static size_t skip_scheme(const struct url_view *url)
 	return i + 3;
 }
 
-/* The end of a host made of host name characters only, followed by "/",
- * "?", "#" or the URL's end, which most URLs have; else SIZE_MAX. */
+/* The end of a host that has host name characters only and is followed by
+ * "/", "?", "#" or the URL's end, as most are. SIZE_MAX for any other
+ * host, which find_host() then reads byte by byte. */
 static size_t plain_host_end(const struct url_scan *scan, size_t start)
 {
 	size_t end = start;

@@ -14,10 +14,10 @@
  * @ghostery/adblocker 2.18 treats it.
  *
  * Loads the lists (timed as load_ms, and RSS measured right after), then
- * reads the requests and decides every one in file order: once untimed
- * (the warm-up pass, which also writes the decisions), then N times over
- * (default 1), timing each filter_engine_match() call with
- * CLOCK_MONOTONIC. Each request is built with filter_request_from_urls(),
+ * reads the requests and decides every one in file order. The first pass
+ * is an untimed warm-up, which also writes the decisions. N more passes
+ * (default 1) time each filter_engine_match() call with CLOCK_MONOTONIC.
+ * Each request is built with filter_request_from_urls(),
  * untimed, right before it is matched, as the ghostery driver builds its
  * Request object: the request's URL is then in the CPU caches for both
  * engines, as it is when the agent has just parsed it. Writes the
@@ -47,7 +47,7 @@
  * both engines then start timing with their code and data in use. */
 #define WARMUP_PASSES 1
 
-/* How a request whose page URL has no host is decided. */
+/* Party of a request whose page URL has no host. */
 enum unknown_page {
 	UNKNOWN_PAGE_EITHER,       /* party unknown: $third-party and $~third-party both apply */
 	UNKNOWN_PAGE_FIRST_PARTY,  /* first party, as @ghostery/adblocker decides */
@@ -119,8 +119,8 @@ static int parse_options(int argc, char **argv, struct options *options)
 			} else if (strcmp(optarg, "first-party") == 0) {
 				options->unknown_page = UNKNOWN_PAGE_FIRST_PARTY;
 			} else {
-				fprintf(stderr, "abp_match: invalid --unknown-page %s: expected either or first-party\n",
-					optarg);
+				fprintf(stderr, "abp_match: invalid --unknown-page %s: expected %s\n", optarg,
+					"either or first-party");
 				return -1;
 			}
 			break;
@@ -183,7 +183,8 @@ static struct request_input *read_inputs(const cJSON *root, size_t *count)
 	if (!inputs)
 		return NULL;
 	cJSON_ArrayForEach(entry, root) {
-		inputs[i++] = (struct request_input){ string_field(entry, "url"), string_field(entry, "sourceUrl"),
+		inputs[i++] = (struct request_input){ string_field(entry, "url"),
+						      string_field(entry, "sourceUrl"),
 						      string_field(entry, "type") };
 	}
 	return inputs;
@@ -297,7 +298,8 @@ static int run_passes(const struct filter_engine *engine, const struct request_i
 }
 
 static void print_summary(size_t count, double load_ms, uint64_t *durations, size_t timed,
-			  enum unknown_page unknown_page, size_t rss_after_load, const struct filter_stats *stats)
+			  enum unknown_page unknown_page, size_t rss_after_load,
+			  const struct filter_stats *stats)
 {
 	double total_ns = 0;
 
