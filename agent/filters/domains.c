@@ -13,34 +13,6 @@
 
 #include "internal.h"
 
-/* FNV-1a over the bytes from the last to the first, so that one backward
- * pass over a host name hashes every suffix of it. */
-uint32_t domain_hash(const char *name, size_t length)
-{
-	uint32_t hash = HASH_SEED;
-
-	for (size_t i = length; i-- > 0;)
-		hash = hash_step(hash, lower_ascii((unsigned char)name[i]));
-	return hash;
-}
-
-size_t label_suffix_hashes(const char *name, size_t length, uint32_t *hashes, uint16_t *starts, size_t max)
-{
-	uint32_t hash = HASH_SEED;
-	size_t count = 0;
-
-	for (size_t i = length; i-- > 0 && count < max;) {
-		hash = hash_step(hash, lower_ascii((unsigned char)name[i]));
-		if (i == 0 || name[i - 1] == '.') {
-			hashes[count] = hash;
-			if (starts)
-				starts[count] = (uint16_t)i;
-			count++;
-		}
-	}
-	return count;
-}
-
 static int compare_entries(const void *a, const void *b)
 {
 	const struct domain_entry *left = a;
@@ -73,7 +45,7 @@ static int store_entry(struct filter_engine *engine, const struct stored_line *l
 	if (rc < 0)
 		return rc;
 	entry->length = (uint16_t)length;
-	entry->hash = domain_hash(name, length);
+	entry->hash = hash_final(domain_hash(name, length));
 	if (!entry->excluded)
 		filter->flags |= FILTER_INCLUDES_DOMAINS;
 	engine->domain_count++;
@@ -138,8 +110,8 @@ void source_view_prepare(struct source_view *source)
 	for (size_t i = 0; i < source->length; i++)
 		source->lower[i] = (char)lower_ascii((unsigned char)source->host[i]);
 	source->lower[source->length] = '\0';
-	source->suffix_count = label_suffix_hashes(source->lower, source->length, source->suffix_hash,
-						   source->suffix_start, SOURCE_SUFFIXES_MAX);
+	source->suffix_count = padded_suffix_hashes(source->lower, source->length, source->suffix_hash,
+						    source->suffix_start, SOURCE_SUFFIXES_MAX);
 }
 
 static const struct domain_entry *find_exact(const struct filter_engine *engine,

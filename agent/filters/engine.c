@@ -221,11 +221,11 @@ int filter_engine_build_index(struct filter_engine *engine)
 
 void filter_engine_stats(const struct filter_engine *engine, struct filter_stats *stats)
 {
-	const struct index_bucket *unindexed = &engine->index.unindexed;
-
 	*stats = engine->stats;
-	stats->unindexed =
-		engine->filter_count - engine->index.filter_count + (unindexed->end - unindexed->start);
+	/* The blocking class includes the important filters. */
+	stats->unindexed = engine->filter_count - engine->index.filter_count +
+			   engine->index.classes[FILTER_CLASS_BLOCKING].unindexed_count +
+			   engine->index.classes[FILTER_CLASS_EXCEPTION].unindexed_count;
 }
 
 void filter_engine_free(struct filter_engine *engine)

@@ -127,7 +127,7 @@ void filter_engine_stats(const struct filter_engine *engine, struct filter_stats
 
 /*
  * Decides one request. Returns decision->blocked. Does not allocate: it
- * uses about 11 KiB of stack, and 33 KiB more while a regular expression
+ * uses about 15 KiB of stack, and 33 KiB more while a regular expression
  * runs (PCRE2's JIT stack and match data). Safe to call from several
  * threads at once on an engine that is not being changed.
  */

@@ -6,7 +6,11 @@
  * filed under each of its domains. A request then tries only the filters
  * in the buckets of its host, of its URL's tokens and of its page's
  * domains, plus the few filters filed nowhere ("unindexed", such as
- * "$ping,third-party").
+ * "$ping,third-party"). Exceptions, important filters and the other
+ * blocking filters have tables of their own, and the blocking tables hold
+ * the important filters too. The filters of a bucket are consecutive
+ * entries, in list order. A hosts table also keeps a record of each
+ * bucket's first filter beside its slots.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,16 +31,6 @@ struct token_counts {
 	size_t mask;
 	size_t used;
 };
-
-/* Mixes a key so that the low bits that pick a slot depend on all of its
- * bits. */
-static size_t slot_of(uint32_t key, size_t mask)
-{
-	key ^= key >> 16;
-	key *= 0x45d9f3bu;
-	key ^= key >> 16;
-	return key & mask;
-}
 
 static int counts_init(struct token_counts *counts, size_t size)
 {
@@ -90,12 +84,13 @@ struct count_context {
 	int rc;
 };
 
-static void count_token(uint32_t token, size_t length, void *data)
+static void count_token(uint32_t token, size_t start, size_t length, void *data)
 {
 	struct count_context *context = data;
 	struct token_counts *counts = context->counts;
 	uint32_t *key;
 
+	(void)start;
 	(void)length;
 	if (context->rc < 0)
 		return;
@@ -128,10 +123,11 @@ struct choice {
 	const uint32_t *common;
 	uint32_t token;
 	uint32_t score;
+	size_t start;
 	size_t length;
 };
 
-static void choose_token(uint32_t token, size_t length, void *data)
+static void choose_token(uint32_t token, size_t start, size_t length, void *data)
 {
 	struct choice *choice = data;
 	uint32_t score = choice->counts->counts[counts_find(choice->counts, token) - choice->counts->keys];
@@ -145,19 +141,15 @@ static void choose_token(uint32_t token, size_t length, void *data)
 	if (!choice->token || score < choice->score || (score == choice->score && length > choice->length)) {
 		choice->token = token;
 		choice->score = score;
+		choice->start = start;
 		choice->length = length;
 	}
 }
 
 static void hash_common_tokens(uint32_t *common)
 {
-	for (size_t i = 0; i < COMMON_COUNT; i++) {
-		uint32_t hash = HASH_SEED;
-
-		for (const char *c = common_tokens[i]; *c; c++)
-			hash = hash_step(hash, (unsigned char)*c);
-		common[i] = hash_final(hash);
-	}
+	for (size_t i = 0; i < COMMON_COUNT; i++)
+		common[i] = token_hash(common_tokens[i], strlen(common_tokens[i]));
 }
 
 /* Table a filter is filed in. */
@@ -170,12 +162,8 @@ enum key_kind {
 struct filter_key {
 	enum key_kind kind;
 	uint32_t key;
+	uint16_t token_offset;  /* for KEY_TOKEN, as in struct index_entry */
 };
-
-static bool is_host_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
 
 /* "||ads.example.com^", the most common form in EasyList and EasyPrivacy,
  * matches exactly the URLs whose host is that name or a subdomain of it.
@@ -195,6 +183,17 @@ static bool host_key(const struct filter_engine *engine, const struct filter *fi
 	}
 	*key = hash_final(domain_hash(pattern, length - 1));
 	return true;
+}
+
+/* The token offset that a filter's entry gets: only a plain pattern's
+ * token before any "*" has one, because its place in the URL fixes where
+ * the pattern's first segment must be. */
+static uint16_t token_offset(const struct filter *filter, const struct filter_engine *engine, size_t start)
+{
+	if ((filter->flags & FILTER_REGEX) || start >= NO_TOKEN_OFFSET ||
+	    memchr(engine->arena + filter->pattern, '*', start))
+		return NO_TOKEN_OFFSET;
+	return (uint16_t)start;
 }
 
 /* Files each filter under a host, else its rarest usable token. */
@@ -224,8 +223,11 @@ static int choose_keys(const struct filter_engine *engine, struct filter_key *ke
 		if (keys[i].kind != KEY_NONE)
 			continue;
 		for_each_token(engine, &engine->filters[i], choose_token, &choice);
-		if (choice.token)
-			keys[i] = (struct filter_key){ KEY_TOKEN, choice.token };
+		if (!choice.token)
+			continue;
+		keys[i].kind = KEY_TOKEN;
+		keys[i].key = choice.token;
+		keys[i].token_offset = token_offset(&engine->filters[i], engine, choice.start);
 	}
 	counts_free(&counts);
 	return rc;
@@ -238,34 +240,14 @@ enum filter_class filter_class_of(const struct filter *filter)
 	return (filter->flags & FILTER_IMPORTANT) ? FILTER_CLASS_IMPORTANT : FILTER_CLASS_BLOCKING;
 }
 
-static uint32_t bit_of(uint32_t key, uint32_t shift)
-{
-	return (key * 0x85ebca6bu) >> shift;
-}
-
-const struct index_bucket *index_lookup(const struct index_table *table, uint32_t key)
-{
-	uint32_t bit;
-
-	if (!table->slots)
-		return NULL;
-	bit = bit_of(key, table->bits_shift);
-	if (!(table->bits[bit / 64] & (1ull << (bit % 64))))
-		return NULL;
-	for (size_t i = slot_of(key, table->mask); table->slots[i].key; i = (i + 1) & table->mask) {
-		if (table->slots[i].key == key)
-			return &table->slots[i].bucket;
-	}
-	return NULL;
-}
-
-/* One filter filed under one key of one table; a filter indexed by its
- * domains has one placement per domain. */
+/* One filter filed under one key of one table of its class; a filter
+ * indexed by its domains has one placement per domain. */
 struct placement {
 	struct index_table *table;  /* NULL for the unindexed bucket */
 	uint32_t key;
 	uint32_t filter;
-	struct index_bucket *bucket;
+	uint32_t *first;            /* the bucket's field in its slot or class */
+	uint16_t token_offset;
 };
 
 /* Whether a filter without a token can be filed under its domains: only
@@ -276,24 +258,76 @@ static bool indexable_by_domains(const struct filter *filter)
 	return (filter->flags & FILTER_INCLUDES_DOMAINS) && !(filter->flags & FILTER_HAS_ENTITY);
 }
 
-static size_t count_placements(const struct filter_engine *engine, const struct filter_key *keys,
-			       size_t *host_count, size_t *domain_count)
+static size_t domain_placements(const struct filter_engine *engine, const struct filter *filter)
 {
 	size_t count = 0;
 
-	*host_count = *domain_count = 0;
+	for (size_t d = 0; indexable_by_domains(filter) && d < filter->domain_count; d++)
+		count += !engine->domains[filter->domains + d].excluded;
+	return count;
+}
+
+/* The classes whose tables a filter is filed in. An important filter is
+ * filed with the other blocking filters too, so that a request that no
+ * blocking filter matches needs no search of the important ones. */
+static unsigned classes_of(const struct filter *filter)
+{
+	enum filter_class class = filter_class_of(filter);
+
+	if (class == FILTER_CLASS_IMPORTANT)
+		return 1u << FILTER_CLASS_IMPORTANT | 1u << FILTER_CLASS_BLOCKING;
+	return 1u << class;
+}
+
+/* Counts the placements of each table, an upper bound of its keys. */
+static size_t count_placements(struct filter_index *index, const struct filter_engine *engine,
+			       const struct filter_key *keys)
+{
+	size_t count = 0;
+
 	for (size_t i = 0; i < engine->filter_count; i++) {
 		const struct filter *filter = &engine->filters[i];
-		size_t domains = 0;
+		size_t domains = keys[i].kind == KEY_NONE ? domain_placements(engine, filter) : 0;
 
-		*host_count += keys[i].kind == KEY_HOST;
-		for (size_t d = 0;
-		     keys[i].kind == KEY_NONE && indexable_by_domains(filter) && d < filter->domain_count;
-		     d++)
-			domains += !engine->domains[filter->domains + d].excluded;
-		count += domains ? domains : 1;
-		*domain_count += domains;
+		for (size_t c = 0; c < FILTER_CLASS_COUNT; c++) {
+			struct class_index *class = &index->classes[c];
+
+			if (!(classes_of(filter) & 1u << c))
+				continue;
+			if (keys[i].kind == KEY_HOST)
+				class->hosts.keys++;
+			else if (keys[i].kind == KEY_TOKEN)
+				class->tokens.keys++;
+			class->domains.keys += domains;
+			count += domains ? domains : 1;
+		}
 	}
+	return count;
+}
+
+static size_t place_filter(struct class_index *class, const struct filter_engine *engine,
+			   const struct filter_key *key, uint32_t filter_index, struct placement *placements)
+{
+	const struct filter *filter = &engine->filters[filter_index];
+	size_t count = 0;
+
+	if (key->kind != KEY_NONE) {
+		struct index_table *table = key->kind == KEY_HOST ? &class->hosts : &class->tokens;
+		uint16_t offset = key->kind == KEY_TOKEN ? key->token_offset : NO_TOKEN_OFFSET;
+
+		placements[0] = (struct placement){ table, key->key, filter_index, NULL, offset };
+		return 1;
+	}
+	for (size_t d = 0; indexable_by_domains(filter) && d < filter->domain_count; d++) {
+		const struct domain_entry *entry = &engine->domains[filter->domains + d];
+
+		if (!entry->excluded)
+			placements[count++] = (struct placement){ &class->domains, entry->hash,
+								  filter_index, NULL, NO_TOKEN_OFFSET };
+	}
+	if (count == 0)
+		placements[count++] =
+			(struct placement){ NULL, 0, filter_index, &class->unindexed, NO_TOKEN_OFFSET };
 	return count;
 }
 
@@ -303,184 +337,229 @@ static size_t list_placements(struct filter_index *index, const struct filter_en
 	size_t count = 0;
 
 	for (size_t i = 0; i < engine->filter_count; i++) {
-		const struct filter *filter = &engine->filters[i];
-		size_t before = count;
-
-		if (keys[i].kind != KEY_NONE) {
-			struct index_table *table = keys[i].kind == KEY_HOST ? &index->hosts : &index->tokens;
-
-			placements[count++] = (struct placement){ table, keys[i].key, (uint32_t)i, NULL };
-			continue;
+		for (size_t c = 0; c < FILTER_CLASS_COUNT; c++) {
+			if (classes_of(&engine->filters[i]) & 1u << c)
+				count += place_filter(&index->classes[c], engine, &keys[i], (uint32_t)i,
+						      placements + count);
 		}
-		for (size_t d = 0; indexable_by_domains(filter) && d < filter->domain_count; d++) {
-			const struct domain_entry *entry = &engine->domains[filter->domains + d];
-
-			if (!entry->excluded)
-				placements[count++] =
-					(struct placement){ &index->domains, hash_final(entry->hash),
-							    (uint32_t)i, NULL };
-		}
-		if (count == before)
-			placements[count++] = (struct placement){ NULL, 0, (uint32_t)i, NULL };
 	}
 	return count;
 }
 
-/* Sizes a table for keys: slots at most two thirds full, and eight bits
- * per key, which lets about one absent key in eight through. */
+/* Sizes a table for at most keys keys: slots at most three quarters full,
+ * and 16 to 32 Bloom filter bits per key. An empty table gets no memory. */
 static int table_init(struct index_table *table, size_t keys)
 {
 	size_t slots = 16;
-	size_t bits = 512;
+	size_t words = 8;
 
-	while (slots < keys + keys / 2)
+	memset(table, 0, sizeof(*table));
+	if (keys == 0)
+		return 0;
+	while (slots * 3 < keys * 4)
 		slots *= 2;
-	table->bits_shift = 32 - 9;
-	while (bits < keys * 8 && table->bits_shift > 0) {
-		bits *= 2;
-		table->bits_shift--;
+	table->words_shift = 32 - 3;
+	while (words * 64 < keys * 16 && table->words_shift > 1) {
+		words *= 2;
+		table->words_shift--;
 	}
 	table->slots = calloc(slots, sizeof(struct index_slot));
-	table->bits = calloc(bits / 64, sizeof(uint64_t));
+	table->words = calloc(words, sizeof(uint64_t));
 	table->mask = (uint32_t)(slots - 1);
-	return table->slots && table->bits ? 0 : -ENOMEM;
+	return table->slots && table->words ? 0 : -ENOMEM;
 }
 
-/* Finds or creates the slot of each placement. */
-static void assign_buckets(struct filter_index *index, struct placement *placements, size_t count)
+/* Finds or creates the slot of each placement. A slot's first field
+ * counts its placements until assign_ranges() runs. */
+static void assign_buckets(struct placement *placements, size_t count)
 {
 	for (size_t p = 0; p < count; p++) {
 		struct index_table *table = placements[p].table;
 		uint32_t key = placements[p].key;
-		uint32_t bit;
 		size_t s;
 
-		if (!table) {
-			placements[p].bucket = &index->unindexed;
-			continue;
+		if (table) {
+			s = slot_of(key, table->mask);
+			while (table->slots[s].key && table->slots[s].key != key)
+				s = (s + 1) & table->mask;
+			if (!table->slots[s].key) {
+				table->slots[s] = (struct index_slot){ key, 0 };
+				table->words[bloom_word_of(key, table->words_shift)] |= bloom_bits_of(key);
+			}
+			placements[p].first = &table->slots[s].first;
 		}
-		s = slot_of(key, table->mask);
-		while (table->slots[s].key && table->slots[s].key != key)
-			s = (s + 1) & table->mask;
-		table->keys += !table->slots[s].key;
-		table->slots[s].key = key;
-		bit = bit_of(key, table->bits_shift);
-		table->bits[bit / 64] |= 1ull << (bit % 64);
-		placements[p].bucket = &table->slots[s].bucket;
+		(*placements[p].first)++;
 	}
 }
 
-/* The field of a bucket that counts a class's filters, then marks its
- * range. */
-static uint32_t *class_cursor(struct index_bucket *bucket, enum filter_class class)
+/* Turns a bucket's count into the end of its range of entries, where
+ * filling starts, and marks the range's last entry. */
+static void assign_range(uint32_t *first, struct index_entry *entries, uint32_t *next)
 {
-	if (class == FILTER_CLASS_IMPORTANT)
-		return &bucket->start;
-	return class == FILTER_CLASS_BLOCKING ? &bucket->blocking : &bucket->exceptions;
+	*next += *first;
+	*first = *next;
+	entries[*next - 1].flags = ENTRY_BUCKET_END;
 }
 
-/* Turns per-class counts into ranges of entries, then points each class's
- * field at its range's end, where filling starts. */
-static void assign_ranges(struct index_bucket *bucket, uint32_t *next)
+static void assign_table_ranges(struct index_table *table, struct index_entry *entries, uint32_t *next)
 {
-	uint32_t important = bucket->start;
-	uint32_t blocking = bucket->blocking;
-	uint32_t exceptions = bucket->exceptions;
-
-	bucket->end = *next + important + blocking + exceptions;
-	bucket->start = *next + important;
-	bucket->blocking = bucket->start + blocking;
-	bucket->exceptions = bucket->end;
-	*next = bucket->end;
+	table->keys = 0;
+	for (size_t s = 0; table->slots && s <= table->mask; s++) {
+		if (table->slots[s].key) {
+			assign_range(&table->slots[s].first, entries, next);
+			table->keys++;
+		}
+	}
 }
 
-static void assign_table_ranges(struct index_table *table, uint32_t *next)
+static void assign_ranges(struct filter_index *index, uint32_t *next)
 {
-	for (size_t s = 0; s <= table->mask; s++) {
-		if (table->slots[s].key)
-			assign_ranges(&table->slots[s].bucket, next);
+	for (size_t c = 0; c < FILTER_CLASS_COUNT; c++) {
+		struct class_index *class = &index->classes[c];
+
+		class->unindexed_count = class->unindexed;
+		if (class->unindexed_count > 0)
+			assign_range(&class->unindexed, index->entries, next);
+		else
+			class->unindexed = NO_BUCKET;
+		assign_table_ranges(&class->hosts, index->entries, next);
+		assign_table_ranges(&class->tokens, index->entries, next);
+		assign_table_ranges(&class->domains, index->entries, next);
 	}
 }
 
 void index_entry_init(struct index_entry *entry, const struct filter_engine *engine, uint32_t filter_index)
 {
 	const struct filter *filter = &engine->filters[filter_index];
-	size_t copied =
-		filter->pattern_length < ENTRY_PREFIX_BYTES ? filter->pattern_length : ENTRY_PREFIX_BYTES;
 
 	memset(entry, 0, sizeof(*entry));
 	entry->filter = filter_index;
+	entry->text = filter->text;
 	entry->pattern = filter->pattern;
 	entry->pattern_length = filter->pattern_length;
 	entry->types = filter->types;
 	entry->flags = filter->flags;
-	for (size_t i = 0; i < copied; i++)
-		entry->prefix[i] = (char)lower_ascii((unsigned char)engine->arena[filter->pattern + i]);
+	entry->token_offset = NO_TOKEN_OFFSET;
 }
 
-/* Fills entries backwards from each range's end, so that every class's
- * field ends at its range's start and filters keep their list order. */
+static bool is_literal(const char *pattern, size_t length)
+{
+	return !memchr(pattern, '*', length) && !memchr(pattern, '^', length);
+}
+
+/* Fills entries backwards from each range's end, so that every bucket's
+ * first field ends at its range's start and filters keep their list
+ * order. */
 static void fill_entries(struct filter_index *index, const struct filter_engine *engine,
 			 const struct placement *placements, size_t count)
 {
 	uint32_t next = 0;
 
-	for (size_t p = 0; p < count; p++) {
-		const struct filter *filter = &engine->filters[placements[p].filter];
-
-		(*class_cursor(placements[p].bucket, filter_class_of(filter)))++;
-	}
-	assign_ranges(&index->unindexed, &next);
-	assign_table_ranges(&index->hosts, &next);
-	assign_table_ranges(&index->tokens, &next);
-	assign_table_ranges(&index->domains, &next);
-
+	assign_ranges(index, &next);
 	for (size_t p = count; p-- > 0;) {
 		const struct filter *filter = &engine->filters[placements[p].filter];
-		uint32_t *cursor = class_cursor(placements[p].bucket, filter_class_of(filter));
+		struct index_entry *entry = &index->entries[--*placements[p].first];
+		uint16_t end = entry->flags & ENTRY_BUCKET_END;
 
-		index_entry_init(&index->entries[--*cursor], engine, placements[p].filter);
+		index_entry_init(entry, engine, placements[p].filter);
+		entry->flags |= end;
+		entry->token_offset = placements[p].token_offset;
+		if (!(filter->flags & FILTER_REGEX) &&
+		    is_literal(engine->arena + filter->pattern, filter->pattern_length))
+			entry->flags |= ENTRY_LITERAL;
 	}
+}
+
+static void fill_host_record(struct host_record *record, const struct index_entry *entry,
+			     const struct filter_engine *engine)
+{
+	size_t name_length = entry->pattern_length - 1;
+
+	record->filter = entry->filter;
+	record->text = entry->text;
+	record->types = entry->types;
+	record->flags = entry->flags;
+	if (name_length > 0 && name_length <= HOST_RECORD_NAME_BYTES && !(entry->flags & FILTER_MATCH_CASE)) {
+		record->name_length = (uint16_t)name_length;
+		memcpy(record->name, engine->arena + entry->pattern, name_length);
+	}
+}
+
+/* Copies the first filter of each hosts table bucket to its record. */
+static int fill_host_records(struct filter_index *index, const struct filter_engine *engine)
+{
+	for (size_t c = 0; c < FILTER_CLASS_COUNT; c++) {
+		struct class_index *class = &index->classes[c];
+		const struct index_table *hosts = &class->hosts;
+		size_t size = ((size_t)hosts->mask + 1) * sizeof(struct host_record);
+
+		if (hosts->keys == 0)
+			continue;
+		/* Aligned, so that each record is one cache line. */
+		class->host_records = aligned_alloc(64, size);
+		if (!class->host_records)
+			return -ENOMEM;
+		memset(class->host_records, 0, size);
+		for (size_t s = 0; s <= hosts->mask; s++) {
+			const struct index_entry *first = &index->entries[hosts->slots[s].first];
+
+			if (hosts->slots[s].key)
+				fill_host_record(&class->host_records[s], first, engine);
+		}
+	}
+	return 0;
 }
 
 static void table_free(struct index_table *table)
 {
 	free(table->slots);
-	free(table->bits);
+	free(table->words);
 }
 
 void index_free(struct filter_index *index)
 {
-	table_free(&index->hosts);
-	table_free(&index->tokens);
-	table_free(&index->domains);
+	for (size_t c = 0; c < FILTER_CLASS_COUNT; c++) {
+		table_free(&index->classes[c].hosts);
+		table_free(&index->classes[c].tokens);
+		table_free(&index->classes[c].domains);
+		free(index->classes[c].host_records);
+	}
 	free(index->entries);
 	memset(index, 0, sizeof(*index));
+}
+
+static int init_tables(struct filter_index *index)
+{
+	for (size_t c = 0; c < FILTER_CLASS_COUNT; c++) {
+		struct class_index *class = &index->classes[c];
+
+		if (table_init(&class->hosts, class->hosts.keys) < 0 ||
+		    table_init(&class->tokens, class->tokens.keys) < 0 ||
+		    table_init(&class->domains, class->domains.keys) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static int build_tables(struct filter_index *index, const struct filter_engine *engine,
 			const struct filter_key *keys)
 {
 	struct placement *placements;
-	size_t host_count;
-	size_t domain_count;
-	size_t count = count_placements(engine, keys, &host_count, &domain_count);
+	size_t count = count_placements(index, engine, keys);
 	int rc = -ENOMEM;
 
 	placements = calloc(count + 1, sizeof(*placements));
 	index->entries = calloc(count + 1, sizeof(struct index_entry));
-	if (!placements || !index->entries)
-		goto cleanup;
-	if (table_init(&index->hosts, host_count) < 0 ||
-	    table_init(&index->tokens, count - domain_count - host_count) < 0 ||
-	    table_init(&index->domains, domain_count) < 0)
+	if (!placements || !index->entries || init_tables(index) < 0)
 		goto cleanup;
 
 	count = list_placements(index, engine, keys, placements);
-	assign_buckets(index, placements, count);
+	assign_buckets(placements, count);
 	fill_entries(index, engine, placements, count);
+	rc = fill_host_records(index, engine);
+	if (rc < 0)
+		goto cleanup;
 	index->filter_count = engine->filter_count;
-	rc = 0;
 
 cleanup:
 	free(placements);

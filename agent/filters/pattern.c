@@ -17,7 +17,6 @@ void pattern_for_each_token(const char *pattern, size_t length, uint16_t flags, 
 
 	while (i < length) {
 		size_t start = i;
-		uint32_t hash = HASH_SEED;
 		bool bounded_left;
 		bool bounded_right;
 
@@ -25,10 +24,8 @@ void pattern_for_each_token(const char *pattern, size_t length, uint16_t flags, 
 			i++;
 			continue;
 		}
-		while (i < length && is_token_char(lower_ascii((unsigned char)pattern[i]))) {
-			hash = hash_step(hash, lower_ascii((unsigned char)pattern[i]));
+		while (i < length && is_token_char(lower_ascii((unsigned char)pattern[i])))
 			i++;
-		}
 
 		/* A token is only usable when the URL must contain it whole:
 		 * next to "*" or an unanchored end, it may be part of a longer
@@ -37,18 +34,8 @@ void pattern_for_each_token(const char *pattern, size_t length, uint16_t flags, 
 					 : (flags & (FILTER_ANCHOR_HOST | FILTER_ANCHOR_START)) != 0;
 		bounded_right = i < length ? pattern[i] != '*' : (flags & FILTER_ANCHOR_END) != 0;
 		if (bounded_left && bounded_right)
-			callback(hash_final(hash), i - start, context);
+			callback(token_hash(pattern + start, i - start), start, i - start, context);
 	}
-}
-
-/* Separators for "^": anything but a letter, a digit or one of "_-.%".
- * Bytes from 0x80 up are parts of characters, never separators, as in
- * Adblock Plus, which matches on JavaScript strings. */
-static bool is_separator(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return false;
-	return c < 0x80 && c != '_' && c != '-' && c != '.' && c != '%';
 }
 
 /* Matches one "*"-free segment at pos. Returns where the match ends, or
@@ -56,6 +43,17 @@ static bool is_separator(unsigned char c)
 static size_t segment_match_at(const char *segment, size_t n, const struct url_view *url, const char *text,
 			       size_t pos)
 {
+	if (pos + n <= url->length) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char expected = (unsigned char)segment[i];
+			unsigned char c = (unsigned char)text[pos + i];
+
+			if (expected != c && (expected != '^' || !is_separator(c)))
+				return NO_MATCH;
+		}
+		return pos + n;
+	}
+
 	for (size_t i = 0; i < n; i++) {
 		unsigned char expected = (unsigned char)segment[i];
 		unsigned char c;
@@ -89,10 +87,11 @@ static size_t segment_find(const char *segment, size_t n, const struct url_view 
 
 	for (size_t pos = from; pos <= url->length; pos++) {
 		if (first != '^') {
-			while (pos < url->length && text[pos] != first)
-				pos++;
-			if (pos == url->length)
+			const char *found = memchr(text + pos, first, url->length - pos);
+
+			if (!found)
 				return NO_MATCH;
+			pos = (size_t)(found - text);
 		}
 		*end = segment_match_at(segment, n, url, text, pos);
 		if (*end != NO_MATCH)
@@ -103,9 +102,9 @@ static size_t segment_find(const char *segment, size_t n, const struct url_view 
 
 static size_t find_star(const char *pattern, size_t start, size_t length)
 {
-	while (start < length && pattern[start] != '*')
-		start++;
-	return start;
+	const char *star = memchr(pattern + start, '*', length - start);
+
+	return star ? (size_t)(star - pattern) : length;
 }
 
 /* The last segment under an end anchor: it must end where the URL ends. */
@@ -168,16 +167,41 @@ bool pattern_match(const char *pattern, size_t length, uint16_t flags, const str
 	const char *text = (flags & FILTER_MATCH_CASE) ? url->original : url->lower;
 
 	if (flags & FILTER_ANCHOR_HOST) {
-		for (size_t pos = url->host_start; pos < url->host_end; pos++) {
-			if (pos != url->host_start && url->lower[pos - 1] != '.')
-				continue;
+		/* At the host's start and after each dot in it. */
+		for (size_t pos = url->host_start; pos < url->host_end;) {
 			/* Most label starts fail on the first byte. */
-			if (length > 0 && pattern[0] != '^' && pattern[0] != '*' && pattern[0] != text[pos])
-				continue;
-			if (match_segments(pattern, length, flags, url, text, pos, true))
+			bool first_byte_fits = length == 0 || pattern[0] == '^' || pattern[0] == '*' ||
+					       pattern[0] == text[pos];
+			const char *dot;
+
+			if (first_byte_fits && match_segments(pattern, length, flags, url, text, pos, true))
 				return true;
+			dot = memchr(url->lower + pos, '.', url->host_end - pos);
+			if (!dot)
+				break;
+			pos = (size_t)(dot - url->lower) + 1;
 		}
 		return false;
 	}
 	return match_segments(pattern, length, flags, url, text, 0, (flags & FILTER_ANCHOR_START) != 0);
+}
+
+bool pattern_start_allowed(uint16_t flags, const struct url_view *url, size_t start)
+{
+	if (start > url->length)
+		return false;
+	if ((flags & FILTER_ANCHOR_START) && start != 0)
+		return false;
+	return !(flags & FILTER_ANCHOR_HOST) ||
+	       (start >= url->host_start && start < url->host_end &&
+		(start == url->host_start || url->lower[start - 1] == '.'));
+}
+
+bool pattern_match_at(const char *pattern, size_t length, uint16_t flags, const struct url_view *url,
+		      size_t start)
+{
+	const char *text = (flags & FILTER_MATCH_CASE) ? url->original : url->lower;
+
+	return pattern_start_allowed(flags, url, start) &&
+	       match_segments(pattern, length, flags, url, text, start, true);
 }

@@ -135,16 +135,16 @@ static void flush_run(struct literal_run *run)
 
 	while (run->callback && i < run->length) {
 		size_t start = i;
-		uint32_t hash = HASH_SEED;
 
 		if (!is_token_char((unsigned char)run->bytes[i])) {
 			i++;
 			continue;
 		}
 		while (i < run->length && is_token_char((unsigned char)run->bytes[i]))
-			hash = hash_step(hash, (unsigned char)run->bytes[i++]);
+			i++;
 		if (start > 0 && i < run->length)
-			run->callback(hash_final(hash), i - start, run->context);
+			run->callback(token_hash(run->bytes + start, i - start), SIZE_MAX, i - start,
+				      run->context);
 	}
 	run->length = 0;
 }

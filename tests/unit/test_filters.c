@@ -113,6 +113,69 @@ static void test_host_anchor(void **state)
 	RUN_CASES(cases);
 }
 
+/* "||host^" filters found through a host suffix: the first filter of a
+ * bucket is checked from its record, the others from their entries. */
+static void test_host_records(void **state)
+{
+	static const struct match_case cases[] = {
+		{ { "||ads.example.com^" }, "https://ADS.Example.COM/x", NULL, "image", true, NULL },
+		{ { "||ads.example.com^" }, "https://ads.example.com./x", NULL, "image", false, NULL },
+		{ { "||a.b^" }, "http://a.b/x", NULL, "image", true, NULL },
+		{ { "||a.b^" }, "http://a.b", NULL, "image", true, NULL },
+		/* A bucket of several filters: the second one decides. */
+		{ { "||ads.com^$script", "||ads.com^$image" }, "http://ads.com/x", NULL, "image", true,
+		  NULL },
+		{ { "||ads.com^$domain=a.com", "||ads.com^$third-party" }, "http://ads.com/x",
+		  "https://b.com/", "image", true, NULL },
+		{ { "||ads.com^$domain=a.com", "||ads.com^$third-party" }, "http://x.ads.com/x",
+		  "https://www.ads.com/", "image", false, NULL },
+		/* Longer than a record keeps: checked from the entry. */
+		{ { "||a-host-name-of-more-than-forty-eight-bytes.tracking.example.com^" },
+		  "https://cdn.a-host-name-of-more-than-forty-eight-bytes.tracking.example.com/t.gif", NULL,
+		  "image", true, NULL },
+		{ { "||a-host-name-of-more-than-forty-eight-bytes.tracking.example.com^" },
+		  "https://a-host-name-of-more-than-forty-eight-bytes.tracking.example.community/", NULL,
+		  "image", false, NULL },
+		/* $match-case keeps no name in the record. */
+		{ { "||Ads.Example.com^$match-case" }, "https://Ads.Example.com/", NULL, "image", true,
+		  NULL },
+		{ { "||Ads.Example.com^$match-case" }, "https://ads.example.com/", NULL, "image", false,
+		  NULL },
+		{ { "||tracker.example.com^" }, "https://user@tracker.example.com:8080/", NULL, "image", true,
+		  NULL },
+	};
+
+	RUN_CASES(cases);
+}
+
+/* A pattern filed under a token is checked where the URL has that token:
+ * once, twice, or more often. */
+static void test_token_places(void **state)
+{
+	static const struct match_case cases[] = {
+		{ { "/view.gif?" }, "https://a.com/view.gif?x", NULL, "image", true, NULL },
+		{ { "/view.gif?" }, "https://a.com/view/x/view.gif?x", NULL, "image", true, NULL },
+		{ { "/view.gif?" }, "https://view.com/view/view.gif?x", NULL, "image", true, NULL },
+		{ { "/view.gif?" }, "https://a.com/view/x/view.gif", NULL, "image", false, NULL },
+		{ { "/view/*.gif" }, "https://a.com/view.js/view/a.gif", NULL, "image", true, NULL },
+		{ { "/view/*.gif" }, "https://a.com/view.js/view/a.png", NULL, "image", false, NULL },
+		{ { "/view^" }, "https://a.com/view-x/view?y", NULL, "image", true, NULL },
+		{ { "/view^" }, "https://a.com/view-x/viewer", NULL, "image", false, NULL },
+		/* Tokens across the 64-byte words of the URL's bit masks. */
+		{ { "/crossword^" }, "https://example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/crossword?x",
+		  NULL, "image", true, NULL },
+		{ { "/crossword^" },
+		  "https://example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/crossword", NULL,
+		  "image", true, NULL },
+		{ { "|http://a.b/x" }, "http://a.b/x", NULL, "image", true, NULL },
+		/* 64 bytes: the token "js" ends at the end of the first word. */
+		{ { "/x.js|" }, "https://example.com/abcdefghijklmnopqrstuvwxyzabcdefghijklm/x.js", NULL,
+		  "script", true, NULL },
+	};
+
+	RUN_CASES(cases);
+}
+
 static void test_start_and_end_anchors(void **state)
 {
 	static const struct match_case cases[] = {
@@ -612,6 +675,35 @@ static void test_long_url(void **state)
 	free(url);
 }
 
+/* A URL with more distinct tokens than a request keeps: the tokens after
+ * them are found again for each class searched. */
+static void test_many_tokens(void **state)
+{
+	static const char *const filters[] = { "/adtoken.gif", "@@/zz299z/*$image" };
+	char url[4096] = "https://many.example.com/";
+	struct filter_engine *engine = NULL;
+	struct filter_url_request request;
+	struct filter_decision decision;
+	size_t length = strlen(url);
+
+	for (int i = 0; i < 300; i++)
+		length += (size_t)snprintf(url + length, sizeof(url) - length, "zz%dz/", i);
+	snprintf(url + length, sizeof(url) - length, "adtoken.gif");
+	assert_int_equal(filter_request_from_urls(&request, url, NULL, "image"), 0);
+
+	assert_int_equal(filter_engine_new(&engine), 0);
+	assert_int_equal(filter_engine_add(engine, filters[0], strlen(filters[0]), "test"), FILTER_ADDED);
+	assert_int_equal(filter_engine_build_index(engine), 0);
+	assert_true(filter_engine_match(engine, &request.request, &decision));
+	assert_string_equal(decision.filter, filters[0]);
+
+	assert_int_equal(filter_engine_add(engine, filters[1], strlen(filters[1]), "test"), FILTER_ADDED);
+	assert_int_equal(filter_engine_build_index(engine), 0);
+	assert_false(filter_engine_match(engine, &request.request, &decision));
+	assert_string_equal(decision.exception, filters[1]);
+	filter_engine_free(engine);
+}
+
 static void test_request_from_urls(void **state)
 {
 	struct filter_url_request request;
@@ -639,6 +731,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_anchor),
+		cmocka_unit_test(test_host_records),
+		cmocka_unit_test(test_token_places),
 		cmocka_unit_test(test_start_and_end_anchors),
 		cmocka_unit_test(test_separator),
 		cmocka_unit_test(test_wildcard),
@@ -657,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_add_after_index),
 		cmocka_unit_test(test_long_url),
+		cmocka_unit_test(test_many_tokens),
 		cmocka_unit_test(test_request_from_urls),
 	};
 

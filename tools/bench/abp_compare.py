@@ -10,6 +10,14 @@ the speed ratios and memory. The report also lists every request on which the
 two engines decide differently, grouped by kind and by a cause derived from
 the filters involved.
 
+A request whose page URL has no host ("http://", "about:blank") is first party
+for @ghostery/adblocker 2.18. abp_match decides such a request either way by
+default (party unknown: $third-party and $~third-party filters both apply), as
+the plainsight agent does for a request whose page it did not see. The timed
+plainsight runs use `--unknown-page first-party`, the semantics ghostery has,
+and give the headline equality. One more plainsight run, untimed, uses
+`--unknown-page either`, and the report gives its equality and differences too.
+
 Run after `make bench` and `npm ci --prefix tools/bench/abp`:
   /usr/bin/python3 tools/bench/abp_compare.py --rounds 5
 """
@@ -55,6 +63,11 @@ PARTY_OPTIONS = {"third-party", "3p", "first-party", "1p"}
 
 PLAINSIGHT = "plainsight"
 GHOSTERY = "ghostery"
+
+# abp_match's --unknown-page modes: the one ghostery's semantics match, which
+# the timed runs use, and the agent's own.
+FIRST_PARTY = "first-party"
+EITHER = "either"
 
 
 def parse_arguments():
@@ -107,9 +120,9 @@ def check_inputs(parser, args):
         parser.error("@ghostery/adblocker is not installed: run `npm ci --prefix tools/bench/abp`")
 
 
-def run_driver(command, args, decisions_path):
+def run_driver(command, args, decisions_path, repeat=None):
     """Runs one driver and returns its summary, the last line of its stdout."""
-    argv = command + ["--requests", args.requests, "--repeat", str(args.repeat),
+    argv = command + ["--requests", args.requests, "--repeat", str(repeat or args.repeat),
                       "--decisions", decisions_path]
     for path in args.lists:
         argv += ["--list", path]
@@ -135,7 +148,8 @@ def run_driver(command, args, decisions_path):
 def run_rounds(args, directory):
     """Runs both drivers alternately. The first round writes the decisions
     files that are compared. Returns the summaries per engine and those paths."""
-    drivers = [(PLAINSIGHT, args.plainsight_command), (GHOSTERY, args.ghostery_command)]
+    drivers = [(PLAINSIGHT, args.plainsight_command + ["--unknown-page", FIRST_PARTY]),
+               (GHOSTERY, args.ghostery_command)]
     summaries = {PLAINSIGHT: [], GHOSTERY: []}
     decisions = {name: os.path.join(directory, f"{name}-decisions.jsonl") for name, _ in drivers}
 
@@ -149,6 +163,17 @@ def run_rounds(args, directory):
             print(f"abp_compare: round {round_index + 1}/{args.rounds}: {name} median "
                   f"{summaries[name][-1].get('median_ns')} ns", file=sys.stderr)
     return summaries, decisions
+
+
+def run_either_mode(args, directory):
+    """Runs plainsight once more with the party of a page without a host left
+    unknown, for its decisions only. Returns the decisions file's path."""
+    path = os.path.join(directory, f"{PLAINSIGHT}-{EITHER}-decisions.jsonl")
+    summary = run_driver(args.plainsight_command + ["--unknown-page", EITHER], args, path, repeat=1)
+    if summary.get("unknown_page") != EITHER:
+        sys.exit(f"abp_compare: the plainsight driver reports unknown_page {summary.get('unknown_page')!r}, "
+                 f"expected {EITHER!r}: rebuild it with `make bench`")
+    return path
 
 
 def median_field(summaries, field):
@@ -449,7 +474,9 @@ def environment_lines(args, summaries):
              f"- {args.rounds} round(s), each driver run {args.repeat} timed passes over the requests; "
              f"the table gives medians of the per-run values",
              f"- untimed warm-up passes before timing: {warmup_text(summaries[PLAINSIGHT])} "
-             f"for {PLAINSIGHT}, {warmup_text(summaries[GHOSTERY])} for {GHOSTERY}"]
+             f"for {PLAINSIGHT}, {warmup_text(summaries[GHOSTERY])} for {GHOSTERY}",
+             f"- {PLAINSIGHT} timed with `--unknown-page {FIRST_PARTY}`: a request whose page URL has no "
+             f"host is first party, as for {GHOSTERY}"]
     for path in args.lists:
         lines.append(f"- list `{path}` ({os.path.getsize(path):,} bytes)")
     lines.append(f"- requests `{args.requests}`")
@@ -460,7 +487,7 @@ def goal_text(met):
     return "met" if met else "NOT met"
 
 
-def summary_lines(summaries, requests, equal, known_party, other_filter):
+def summary_lines(summaries, requests, equal, known_party, other_filter, either_equal):
     medians = {name: median_field(summaries[name], "median_ns") for name in summaries}
     p99s = {name: median_field(summaries[name], "p99_ns") for name in summaries}
     median_ratio = format_ratio(medians[GHOSTERY], medians[PLAINSIGHT])
@@ -473,10 +500,15 @@ def summary_lines(summaries, requests, equal, known_party, other_filter):
              f"(goal at least {GOAL_SPEED_RATIO:.0f}: "
              f"{goal_text(median_ratio is not None and median_ratio >= GOAL_SPEED_RATIO)})",
              f"- p99 ratio: **{format_optional_ratio(p99_ratio)}**",
-             f"- equal decisions (blocked or not): **{equal:,} of {len(requests):,}, {equal_percent:.2f}%** "
+             f"- equal decisions (blocked or not), a page URL without a host being first party "
+             f"(`--unknown-page {FIRST_PARTY}`, ghostery's semantics): "
+             f"**{equal:,} of {len(requests):,}, {equal_percent:.2f}%** "
              f"(goal at least {GOAL_EQUAL_PERCENT}%: {goal_text(equal_percent >= GOAL_EQUAL_PERCENT)})",
              f"- equal decisions among the {known_party[1]:,} requests whose page URL has a host: "
              f"{known_party[0]:,} ({100.0 * known_party[0] / max(known_party[1], 1):.2f}%)",
+             f"- equal decisions with the party of such a request left unknown "
+             f"(`--unknown-page {EITHER}`, the agent's semantics): {either_equal:,} of {len(requests):,}, "
+             f"{100.0 * either_equal / max(len(requests), 1):.2f}%",
              f"- requests both engines block, with a different filter text: {other_filter:,}"]
     disagreements = median_field(summaries[GHOSTERY], "decision_engine_disagreements")
     if disagreements:
@@ -508,18 +540,25 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="abp-compare-") as directory:
         summaries, paths = run_rounds(args, directory)
+        either_path = run_either_mode(args, directory)
         decisions = {name: read_decisions(path, len(requests), name) for name, path in paths.items()}
+        either_decisions = {PLAINSIGHT: read_decisions(either_path, len(requests), f"{PLAINSIGHT} {EITHER}"),
+                            GHOSTERY: decisions[GHOSTERY]}
     check_counts(summaries, requests)
 
-    equal, known_party, other_filter, groups = compare_decisions(requests, decisions, ListIndex(args.lists))
+    index = ListIndex(args.lists)
+    equal, known_party, other_filter, groups = compare_decisions(requests, decisions, index)
+    either_equal, _, _, either_groups = compare_decisions(requests, either_decisions, index)
     report = ["## Adblock Plus matching: plainsight and @ghostery/adblocker", ""]
     report += environment_lines(args, summaries)
     report += [""] + timing_table(summaries)
-    report += summary_lines(summaries, requests, equal, known_party, other_filter)
+    report += summary_lines(summaries, requests, equal, known_party, other_filter, either_equal)
     if args.rounds > 1:
         report += ["", "Per round:", ""] + rounds_table(summaries)
-    report += ["", "## Differences"]
+    report += ["", f"## Differences with `--unknown-page {FIRST_PARTY}`"]
     report += difference_lines(requests, decisions, groups) or ["", "None."]
+    report += ["", f"## Differences with `--unknown-page {EITHER}`"]
+    report += difference_lines(requests, either_decisions, either_groups) or ["", "None."]
     print("\n".join(report))
 
 

@@ -1,22 +1,32 @@
 /*
  * Benchmark of the network filter engine on a request corpus.
  *
- *   abp_match --requests FILE.json --list A.txt [--list B.txt ...] [--repeat N] --decisions OUT.jsonl
+ *   abp_match --requests FILE.json --list A.txt [--list B.txt ...] [--repeat N]
+ *             [--unknown-page either|first-party] --decisions OUT.jsonl
  *
  * FILE.json is an array of {"url", "sourceUrl", "type"} objects (the
  * format of abp-matching-requests.json). Third party is decided from the
- * registrable domains of the two URLs with libpsl, and an unknown page
- * ("http://") leaves the party unknown (filter_request_from_urls()).
+ * registrable domains of the two URLs with libpsl. A page URL without a
+ * host ("http://", "about:blank") leaves the party unknown by default
+ * (filter_request_from_urls()), so that $third-party and $~third-party
+ * filters both apply, as the corpus of adblock-rust expects. With
+ * --unknown-page first-party such a request is first party instead, as
+ * @ghostery/adblocker 2.18 treats it.
  *
  * Loads the lists (timed as load_ms, and RSS measured right after), then
- * reads the requests and decides every one in file order, N times over
- * (default 1), timing each filter_engine_match() call with
- * CLOCK_MONOTONIC. Writes the first pass's decisions to OUT.jsonl,
- * one line per request:
+ * reads the requests and decides every one in file order. The first pass
+ * is an untimed warm-up, which also writes the decisions. N more passes
+ * (default 1) time each filter_engine_match() call with CLOCK_MONOTONIC.
+ * Each request is built with filter_request_from_urls(),
+ * untimed, right before it is matched, as the ghostery driver builds its
+ * Request object: the request's URL is then in the CPU caches for both
+ * engines, as it is when the agent has just parsed it. Writes the
+ * decisions to OUT.jsonl, one line per request:
  *   {"i":0,"blocked":true,"filter":"||example.com^","exception":null}
  * and prints one JSON summary on stdout:
  *   {"engine":"plainsight","requests":N,"load_ms":..,"median_ns":..,"p99_ns":..,"mean_ns":..,
- *    "rss_bytes_after_load":..,"rss_bytes_peak":..,"filters":{...}}
+ *    "warmup_passes":1,"unknown_page":"either","rss_bytes_after_load":..,"rss_bytes_peak":..,
+ *    "filters":{...}}
  * RSS values come from VmRSS and VmHWM in /proc/self/status.
  */
 #include <errno.h>
@@ -33,6 +43,15 @@
 #include "filters/filters.h"
 
 #define LISTS_MAX 16
+/* Untimed passes before the timed ones, as the ghostery driver makes one:
+ * both engines then start timing with their code and data in use. */
+#define WARMUP_PASSES 1
+
+/* Party of a request whose page URL has no host. */
+enum unknown_page {
+	UNKNOWN_PAGE_EITHER,       /* party unknown: $third-party and $~third-party both apply */
+	UNKNOWN_PAGE_FIRST_PARTY,  /* first party, as @ghostery/adblocker decides */
+};
 
 struct options {
 	const char *requests;
@@ -40,26 +59,33 @@ struct options {
 	size_t list_count;
 	const char *decisions;
 	long repeat;
+	enum unknown_page unknown_page;
 };
 
 static void usage(const char *program)
 {
 	fprintf(stderr,
-		"usage: %s --requests FILE.json --list LIST.txt [--list LIST.txt ...] [--repeat N] "
-		"--decisions OUT.jsonl\n"
-		"  --requests   JSON array of {url, sourceUrl, type} requests\n"
-		"  --list       filter list to load, up to %d times\n"
-		"  --repeat     passes over the requests, timed (default 1)\n"
-		"  --decisions  where to write the first pass's decisions, one JSON line per request\n",
+		"usage: %s --requests FILE.json --list LIST.txt [--list LIST.txt ...] [--repeat N]\n"
+		"       [--unknown-page either|first-party] --decisions OUT.jsonl\n"
+		"  --requests      JSON array of {url, sourceUrl, type} requests\n"
+		"  --list          filter list to load, up to %d times\n"
+		"  --repeat        timed passes over the requests, after one untimed pass (default 1)\n"
+		"  --unknown-page  party of a request whose page URL has no host: either (default; both\n"
+		"                  $third-party and $~third-party filters apply) or first-party\n"
+		"  --decisions     where to write the decisions, one JSON line per request\n",
 		program, LISTS_MAX);
 }
 
 static int parse_options(int argc, char **argv, struct options *options)
 {
 	static const struct option long_options[] = {
-		{ "requests", required_argument, NULL, 'r' }, { "list", required_argument, NULL, 'l' },
-		{ "repeat", required_argument, NULL, 'n' },   { "decisions", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+		{ "requests", required_argument, NULL, 'r' },
+		{ "list", required_argument, NULL, 'l' },
+		{ "repeat", required_argument, NULL, 'n' },
+		{ "unknown-page", required_argument, NULL, 'u' },
+		{ "decisions", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int option;
 
@@ -84,6 +110,17 @@ static int parse_options(int argc, char **argv, struct options *options)
 			if (*end || options->repeat < 1 || options->repeat > 1000) {
 				fprintf(stderr, "abp_match: invalid --repeat %s: expected 1 to 1000\n",
 					optarg);
+				return -1;
+			}
+			break;
+		case 'u':
+			if (strcmp(optarg, "either") == 0) {
+				options->unknown_page = UNKNOWN_PAGE_EITHER;
+			} else if (strcmp(optarg, "first-party") == 0) {
+				options->unknown_page = UNKNOWN_PAGE_FIRST_PARTY;
+			} else {
+				fprintf(stderr, "abp_match: invalid --unknown-page %s: expected %s\n", optarg,
+					"either or first-party");
 				return -1;
 			}
 			break;
@@ -127,24 +164,42 @@ static const char *string_field(const cJSON *object, const char *name)
 	return cJSON_IsString(item) ? item->valuestring : "";
 }
 
-/* Builds every request before timing starts. A URL without a host is
- * still matched: "|https://" filters can match it. */
-static struct filter_url_request *build_requests(const cJSON *root, size_t *count)
+/* A request as the corpus gives it. */
+struct request_input {
+	const char *url;
+	const char *source_url;
+	const char *type;
+};
+
+/* Collects the requests' fields, in file order. */
+static struct request_input *read_inputs(const cJSON *root, size_t *count)
 {
-	struct filter_url_request *requests;
+	struct request_input *inputs;
 	const cJSON *entry;
 	size_t i = 0;
 
 	*count = (size_t)cJSON_GetArraySize(root);
-	requests = calloc(*count ? *count : 1, sizeof(*requests));
-	if (!requests)
+	inputs = calloc(*count ? *count : 1, sizeof(*inputs));
+	if (!inputs)
 		return NULL;
 	cJSON_ArrayForEach(entry, root) {
-		filter_request_from_urls(&requests[i], string_field(entry, "url"),
-					 string_field(entry, "sourceUrl"), string_field(entry, "type"));
-		i++;
+		inputs[i++] = (struct request_input){ string_field(entry, "url"),
+						      string_field(entry, "sourceUrl"),
+						      string_field(entry, "type") };
 	}
-	return requests;
+	return inputs;
+}
+
+/* Builds one request. A URL without a host is still matched: "|https://"
+ * filters can match it. */
+static void build_request(struct filter_url_request *request, const struct request_input *input,
+			  enum unknown_page unknown_page)
+{
+	filter_request_from_urls(request, input->url, input->source_url, input->type);
+	if (unknown_page == UNKNOWN_PAGE_FIRST_PARTY && !request->request.party_known) {
+		request->request.party_known = true;
+		request->request.third_party = false;
+	}
 }
 
 static uint64_t now_ns(void)
@@ -211,26 +266,40 @@ static int compare_durations(const void *a, const void *b)
 	return (left > right) - (left < right);
 }
 
-/* Runs every pass; writes the first one's decisions. Returns 0 or -EIO. */
-static int run_passes(const struct filter_engine *engine, const struct filter_url_request *requests,
-		      size_t count, long repeat, FILE *decisions, uint64_t *durations)
+/* Runs the untimed passes, which write the decisions, then the timed
+ * ones. Returns 0 or -EIO. */
+static int run_passes(const struct filter_engine *engine, const struct request_input *inputs, size_t count,
+		      const struct options *options, FILE *decisions, uint64_t *durations)
 {
-	for (long pass = 0; pass < repeat; pass++) {
+	for (int pass = 0; pass < WARMUP_PASSES; pass++) {
 		for (size_t i = 0; i < count; i++) {
+			struct filter_url_request request;
 			struct filter_decision decision;
-			uint64_t start = now_ns();
 
-			filter_engine_match(engine, &requests[i].request, &decision);
-			durations[(size_t)pass * count + i] = now_ns() - start;
+			build_request(&request, &inputs[i], options->unknown_page);
+			filter_engine_match(engine, &request.request, &decision);
 			if (pass == 0)
 				write_decision(decisions, i, &decision);
+		}
+	}
+	for (long pass = 0; pass < options->repeat; pass++) {
+		for (size_t i = 0; i < count; i++) {
+			struct filter_url_request request;
+			struct filter_decision decision;
+			uint64_t start;
+
+			build_request(&request, &inputs[i], options->unknown_page);
+			start = now_ns();
+			filter_engine_match(engine, &request.request, &decision);
+			durations[(size_t)pass * count + i] = now_ns() - start;
 		}
 	}
 	return ferror(decisions) ? -EIO : 0;
 }
 
 static void print_summary(size_t count, double load_ms, uint64_t *durations, size_t timed,
-			  size_t rss_after_load, const struct filter_stats *stats)
+			  enum unknown_page unknown_page, size_t rss_after_load,
+			  const struct filter_stats *stats)
 {
 	double total_ns = 0;
 
@@ -240,10 +309,13 @@ static void print_summary(size_t count, double load_ms, uint64_t *durations, siz
 
 	printf("{\"engine\":\"plainsight\",\"requests\":%zu,\"load_ms\":%.3f,\"median_ns\":%llu,\"p99_ns\":%"
 	       "llu,"
-	       "\"mean_ns\":%.1f,\"rss_bytes_after_load\":%zu,\"rss_bytes_peak\":%zu,",
+	       "\"mean_ns\":%.1f,\"warmup_passes\":%d,\"unknown_page\":\"%s\",\"rss_bytes_after_load\":%zu,"
+	       "\"rss_bytes_peak\":%zu,",
 	       count, load_ms, timed ? (unsigned long long)durations[timed / 2] : 0ull,
 	       timed ? (unsigned long long)durations[(size_t)((double)(timed - 1) * 0.99)] : 0ull,
-	       timed ? total_ns / (double)timed : 0.0, rss_after_load, status_bytes("VmHWM"));
+	       timed ? total_ns / (double)timed : 0.0, WARMUP_PASSES,
+	       unknown_page == UNKNOWN_PAGE_FIRST_PARTY ? "first-party" : "either", rss_after_load,
+	       status_bytes("VmHWM"));
 	printf("\"filters\":{\"loaded\":%zu,\"exceptions\":%zu,\"important\":%zu,\"regex\":%zu,\"unindexed\":"
 	       "%zu,"
 	       "\"cosmetic_skipped\":%zu,\"comments\":%zu,\"unsupported\":%zu,\"invalid\":%zu}}\n",
@@ -253,7 +325,7 @@ static void print_summary(size_t count, double load_ms, uint64_t *durations, siz
 
 int main(int argc, char **argv)
 {
-	struct filter_url_request *requests = NULL;
+	struct request_input *inputs = NULL;
 	struct filter_engine *engine = NULL;
 	struct filter_stats stats;
 	struct options options;
@@ -297,9 +369,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "abp_match: %s: cannot read a JSON array of requests\n", options.requests);
 		goto cleanup;
 	}
-	requests = build_requests(root, &count);
+	inputs = read_inputs(root, &count);
 	durations = calloc(count * (size_t)options.repeat + 1, sizeof(*durations));
-	if (!requests || !durations) {
+	if (!inputs || !durations) {
 		fprintf(stderr, "abp_match: out of memory\n");
 		goto cleanup;
 	}
@@ -309,7 +381,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "abp_match: cannot create %s: %s\n", options.decisions, strerror(errno));
 		goto cleanup;
 	}
-	if (run_passes(engine, requests, count, options.repeat, decisions, durations) < 0 ||
+	if (run_passes(engine, inputs, count, &options, decisions, durations) < 0 ||
 	    fclose(decisions) != 0) {
 		decisions = NULL;
 		fprintf(stderr, "abp_match: cannot write %s\n", options.decisions);
@@ -317,7 +389,8 @@ int main(int argc, char **argv)
 	}
 	decisions = NULL;
 
-	print_summary(count, load_ms, durations, count * (size_t)options.repeat, rss_after_load, &stats);
+	print_summary(count, load_ms, durations, count * (size_t)options.repeat, options.unknown_page,
+		      rss_after_load, &stats);
 	status = 0;
 
 cleanup:
@@ -325,7 +398,7 @@ cleanup:
 		fclose(decisions);
 	filter_engine_free(engine);
 	free(durations);
-	free(requests);
+	free(inputs);
 	cJSON_Delete(root);
 	return status;
 }
