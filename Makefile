@@ -195,7 +195,7 @@ fuzz-build: $(FUZZ_TARGETS)
 # Runs each target for FUZZ_SECONDS from its seed corpus in tests/fuzz/corpus;
 # new inputs go to build/fuzz/corpus, never into the repository.
 fuzz: fuzz-build
-	$(Q)for target in http1 http2 extract pii; do \
+	$(Q)for target in http1 http2 extract filters pii; do \
 		mkdir -p $(BUILD)/fuzz/corpus/$$target; \
 		echo "fuzz: $$target for $(FUZZ_SECONDS) s"; \
 		$(BUILD)/fuzz/fuzz_$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \

@@ -338,6 +338,15 @@ static void find_host(struct url_scan *scan)
 
 		if (colon)
 			url->host_end = (size_t)(colon - text);
+		/* A host ends at the first byte no host name has, as in
+		 * "https://a.example'x/": filters and the index then see the
+		 * same host. */
+		for (size_t c = i; c < url->host_end; c++) {
+			if (!is_host_char((unsigned char)text[c])) {
+				url->host_end = c;
+				break;
+			}
+		}
 	}
 }
 
