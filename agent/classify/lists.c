@@ -55,9 +55,9 @@ static int add_list(struct filter_lists *lists, const char *path)
 	error = filter_engine_new(&entry->engine);
 	if (error)
 		return error;
+	/* The engine logs why a file could not be read. */
 	error = filter_engine_load_file(entry->engine, path);
 	if (error) {
-		log_error("cannot read filter list %s: %s", path, strerror(-error));
 		filter_engine_free(entry->engine);
 		return error;
 	}

@@ -56,8 +56,8 @@ int filter_engine_load_file(struct filter_engine *engine, const char *path)
 	}
 	rc = 0;
 	if (ferror(file)) {
-		rc = -EIO;
-		log_error("cannot read filter list %s after line %zu", path, line_number);
+		rc = errno == EISDIR ? -EISDIR : -EIO;
+		log_error("cannot read filter list %s after line %zu: %s", path, line_number, strerror(-rc));
 		goto cleanup;
 	}
 
