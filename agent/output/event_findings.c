@@ -114,8 +114,8 @@ void event_add_findings(cJSON *event, const struct event_annotations *annotation
 	const struct classification *classification = annotations->classification;
 	cJSON *plainsight = event_object_at(event, "plainsight");
 
-	/* A body scanned in part may hide personal data: say so on every
-	 * event, not only with --fields. */
+	/* A body scanned in part may hide personal data, so every event
+	 * marks it, not only events printed with --fields. */
 	if (annotations->scanned_fields && annotations->scanned_fields->body_cut)
 		cJSON_AddBoolToObject(plainsight, "body_cut", true);
 	if (annotations->scanned_fields && annotations->scanned_fields->fields_cut)

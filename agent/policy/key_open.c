@@ -1,5 +1,5 @@
 /*
- * Which key fingerprints are made with. A fleet gives every host the same
+ * The key that fingerprints are made with. A fleet gives every host the same
  * key file, so the same value has the same fingerprint everywhere. Without
  * one, the agent keeps its own key in /var/lib/plainsight, created on first
  * use. A process that can neither read nor create it (replay as a normal
