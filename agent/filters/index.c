@@ -447,6 +447,21 @@ static bool is_literal(const char *pattern, size_t length)
 	return !memchr(pattern, '*', length) && !memchr(pattern, '^', length);
 }
 
+/* Keeps a pattern's last 2 bytes in its entry when a match at a token
+ * place must end with them: without "*", the match starts at a fixed
+ * place, and bytes other than "^" are compared one for one inside the
+ * URL. A final "^" could match past the URL's end. */
+static void set_tail(struct index_entry *entry, const char *pattern)
+{
+	size_t length = entry->pattern_length;
+
+	if (entry->token_offset == NO_TOKEN_OFFSET || (entry->flags & FILTER_REGEX) || length < 2 ||
+	    memchr(pattern, '*', length) || pattern[length - 2] == '^' || pattern[length - 1] == '^')
+		return;
+	memcpy(&entry->tail, pattern + length - 2, sizeof(entry->tail));
+	entry->flags |= ENTRY_TAIL;
+}
+
 /* Fills entries backwards from each range's end, so that every bucket's
  * first field ends at its range's start and filters keep their list
  * order. */
@@ -467,6 +482,7 @@ static void fill_entries(struct filter_index *index, const struct filter_engine 
 		if (!(filter->flags & FILTER_REGEX) &&
 		    is_literal(engine->arena + filter->pattern, filter->pattern_length))
 			entry->flags |= ENTRY_LITERAL;
+		set_tail(entry, engine->arena + filter->pattern);
 	}
 }
 

@@ -72,6 +72,8 @@ enum filter_class {
  * "^", which plain byte comparisons match. */
 #define ENTRY_BUCKET_END ((uint16_t)(1u << 15))
 #define ENTRY_LITERAL ((uint16_t)(1u << 14))
+/* index_entry.tail is set. */
+#define ENTRY_TAIL ((uint16_t)(1u << 13))
 
 /* Offset of a token in a pattern that is unknown or of no use. */
 #define NO_TOKEN_OFFSET UINT16_MAX
@@ -90,7 +92,11 @@ struct index_entry {
 	 * "*": where the token starts in it. A match then starts that many
 	 * bytes before the token in the URL. Else NO_TOKEN_OFFSET. */
 	uint16_t token_offset;
-	uint16_t unused;
+	/* With ENTRY_TAIL: the last 2 bytes of a pattern that has a token
+	 * offset, no "*", and no "^" in these bytes. A match at a known token
+	 * place then ends with them at a known place of the URL, so most
+	 * candidates fail without a read of the pattern. */
+	uint16_t tail;
 };
 
 /* First entry of the bucket of a key that is not in a table. */

@@ -167,6 +167,37 @@ static bool entry_matches(struct match_state *state, const struct index_entry *e
 	return plain_pattern_matches(state, entry, place) && domains_allow_entry(state, entry);
 }
 
+/* Whether an entry's tail is where a match with the bucket's token at
+ * token_position would end. */
+static bool tail_at(const struct url_view *url, const struct index_entry *entry, size_t token_position)
+{
+	const char *text = (entry->flags & FILTER_MATCH_CASE) ? url->original : url->lower;
+	size_t end = token_position - entry->token_offset + entry->pattern_length;
+	uint16_t tail;
+
+	if (token_position < entry->token_offset || end > url->length)
+		return false;
+	memcpy(&tail, text + end - 2, sizeof(tail));
+	return tail == entry->tail;
+}
+
+/* false when an entry's tail rules out a match at the token's places,
+ * where plain_pattern_matches() would look. With two places, it decides
+ * there only for a literal pattern. */
+static bool tail_allows(const struct match_state *state, const struct index_entry *entry,
+			struct token_place place)
+{
+	const struct url_view *url = &state->url.view;
+
+	if (!(entry->flags & ENTRY_TAIL) || place.first == NO_TOKEN_POSITION)
+		return true;
+	if (place.second == NO_TOKEN_POSITION)
+		return tail_at(url, entry, place.first);
+	if (!(entry->flags & ENTRY_LITERAL))
+		return true;
+	return tail_at(url, entry, place.first) || tail_at(url, entry, place.second);
+}
+
 /* The text of the first filter of the bucket that starts at
  * entries[first] that matches, or NULL. */
 static const char *scan_bucket(struct match_state *state, uint32_t first, struct token_place place)
@@ -175,7 +206,8 @@ static const char *scan_bucket(struct match_state *state, uint32_t first, struct
 
 	for (;; entry++) {
 		/* Most entries fail on their options: checked inline. */
-		if (options_allow(state, entry) && entry_matches(state, entry, place)) {
+		if (options_allow(state, entry) && tail_allows(state, entry, place) &&
+		    entry_matches(state, entry, place)) {
 			state->found_flags = entry->flags;
 			return state->engine->arena + entry->text;
 		}

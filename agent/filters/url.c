@@ -234,22 +234,20 @@ static void keep_tokens(struct url_scan *scan)
 		size_t base = w * WORD_BITS;
 
 		carry = bits >> (WORD_BITS - 1);
-		if (open != SIZE_MAX && ends) {
+		/* One call of keep_token(), so that it is inlined. */
+		for (;;) {
+			if (open == SIZE_MAX) {
+				if (!starts)
+					break;
+				open = base + (size_t)__builtin_ctzll(starts);
+				starts &= starts - 1;
+			}
+			if (!ends)
+				break;
 			if (!keep_token(scan, open, base + (size_t)__builtin_ctzll(ends), &seen))
 				return;
 			ends &= ends - 1;
 			open = SIZE_MAX;
-		}
-		for (; starts; starts &= starts - 1) {
-			size_t start = base + (size_t)__builtin_ctzll(starts);
-
-			if (!ends) {
-				open = start;
-				break;
-			}
-			if (!keep_token(scan, start, base + (size_t)__builtin_ctzll(ends), &seen))
-				return;
-			ends &= ends - 1;
 		}
 	}
 }

@@ -176,6 +176,31 @@ static void test_token_places(void **state)
 	RUN_CASES(cases);
 }
 
+/* A pattern without "*" filed under a token keeps its last 2 bytes in
+ * its index entry, and a candidate whose URL lacks them there is skipped.
+ * These cases match at the URL's end, with "^" inside the pattern, and in
+ * the original case, and fail when the last bytes are cut off or differ. */
+static void test_pattern_tails(void **state)
+{
+	static const struct match_case cases[] = {
+		{ { "/banner/ad.js" }, "https://a.com/banner/ad.js", NULL, "script", true, NULL },
+		{ { "/banner/ad.js" }, "https://a.com/banner/ad.j", NULL, "script", false, NULL },
+		{ { "/banner/ad.js" }, "https://a.com/banner/ad.jx", NULL, "script", false, NULL },
+		{ { "/banner/ad.js" }, "https://a.com/banner/banner/ad.js", NULL, "script", true, NULL },
+		{ { "/banner^ad.js" }, "https://a.com/banner?ad.js", NULL, "script", true, NULL },
+		{ { "/banner^ad.js" }, "https://a.com/banner?ad.jsx", NULL, "script", true, NULL },
+		{ { "/banner^ad.js" }, "https://a.com/banner?ad.gs", NULL, "script", false, NULL },
+		{ { "/banner/x^" }, "https://a.com/banner/x", NULL, "script", true, NULL },
+		{ { "/banner/x^" }, "https://a.com/banner/xy", NULL, "script", false, NULL },
+		{ { "/Banner/Ad.JS$match-case" }, "https://a.com/Banner/Ad.JS", NULL, "script", true, NULL },
+		{ { "/Banner/Ad.JS$match-case" }, "https://a.com/Banner/Ad.js", NULL, "script", false, NULL },
+		{ { "/banner/ad.js|" }, "https://a.com/banner/ad.js", NULL, "script", true, NULL },
+		{ { "/banner/ad.js|" }, "https://a.com/banner/ad.js?x", NULL, "script", false, NULL },
+	};
+
+	RUN_CASES(cases);
+}
+
 static void test_start_and_end_anchors(void **state)
 {
 	static const struct match_case cases[] = {
@@ -750,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_dropped_filter_never_matches),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_add_after_index),
+		cmocka_unit_test(test_pattern_tails),
 		cmocka_unit_test(test_long_url),
 		cmocka_unit_test(test_many_tokens),
 		cmocka_unit_test(test_request_from_urls),
