@@ -177,11 +177,12 @@ $(BUILD)/fuzz/fuzz_extract: tests/fuzz/fuzz_extract.c $(wildcard agent/extract/*
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_extract.c $(wildcard agent/extract/*.c) agent/common/log.c \
 		-lcjson -lz -lbrotlidec -o $@
 
-$(BUILD)/fuzz/fuzz_filters: tests/fuzz/fuzz_filters.c $(wildcard agent/filters/*) agent/common/log.c
+$(BUILD)/fuzz/fuzz_filters: tests/fuzz/fuzz_filters.c $(wildcard agent/filters/*) agent/common/log.c \
+		agent/common/url.c
 	$(msg) FUZZ $@
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_filters.c $(wildcard agent/filters/*.c) agent/common/log.c \
-		-lpcre2-8 -lpsl -o $@
+		agent/common/url.c -lpcre2-8 -lpsl -o $@
 
 $(BUILD)/fuzz/fuzz_pii: tests/fuzz/fuzz_pii.c $(wildcard agent/classify/pii*) agent/policy/redact.c \
 		agent/extract/fields.c agent/common/log.c

@@ -3,7 +3,6 @@
  * capture or source -> stream -> output.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -19,6 +18,7 @@
 #include "capture/capture.h"
 #include "classify/classify.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "extract/extract.h"
 #include "output/output.h"
 #include "policy/policy.h"
@@ -567,28 +567,14 @@ static int extract_fields(const struct pipeline *pipeline, const struct http_exc
 	return error;
 }
 
-/* The request's host (url.full's, without brackets or port) and target. */
+/* The request's host (url.full's, without credentials, brackets or port)
+ * and target (path and query). */
 static void split_url(const char *url, char *host, size_t host_size, const char **target)
 {
-	const char *start = url ? strstr(url, "//") : NULL;
-	size_t length;
+	const char *start = url ? strstr(url, "://") : NULL;
 
-	host[0] = '\0';
-	*target = "/";
-	if (!start)
-		return;
-	start += 2;
-	*target = start + strcspn(start, "/?#");
-	/* Credentials ("user:password@") are no part of the host. */
-	for (const char *at = start; at < *target; at++)
-		if (*at == '@')
-			start = at + 1;
-	if (*start == '[')
-		start++;
-	length = strcspn(start, "]:/?#");
-	snprintf(host, host_size, "%.*s", (int)length, start);
-	for (char *c = host; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	url_host(url, host, host_size);
+	*target = start ? start + 3 + strcspn(start + 3, "/?#") : "/";
 }
 
 static void classify_exchange(const struct pipeline *pipeline, const struct http_exchange *exchange,

@@ -17,6 +17,7 @@
 #include <libpsl.h>
 
 #include "../common/log.h"
+#include "../common/url.h"
 #include "classify.h"
 
 static psl_ctx_t *suffixes;
@@ -45,39 +46,6 @@ void classify_free(void)
 	suffixes_owned = false;
 }
 
-/* Copies the host of a URL ("https://user@host:port/path") into host,
- * lower-cased; IPv6 literals keep their brackets off. */
-static void host_of_url(const char *url, char *host, size_t size)
-{
-	const char *start = strstr(url, "//");
-	const char *at;
-	size_t length;
-
-	host[0] = '\0';
-	if (!start)
-		return;
-	start += 2;
-	length = strcspn(start, "/?#");
-	at = memchr(start, '@', length);
-	if (at) {
-		length -= (size_t)(at + 1 - start);
-		start = at + 1;
-	}
-	if (start[0] == '[') {
-		const char *end = memchr(start, ']', length);
-
-		length = end ? (size_t)(end - start - 1) : 0;
-		start++;
-	} else {
-		length = strcspn(start, ":/?#");
-	}
-	if (length >= size)
-		length = size - 1;
-	for (size_t i = 0; i < length; i++)
-		host[i] = (char)tolower((unsigned char)start[i]);
-	host[length] = '\0';
-}
-
 /* The registrable domain of host, or host itself when it has none (an IP
  * address, localhost, or a name that is itself a public suffix). */
 static void registrable(const char *host, char *out, size_t size)
@@ -103,9 +71,9 @@ void classify_site(const struct site_request *request, struct site_context *cont
 	registrable(host, context->server, sizeof(context->server));
 
 	if (request->referer && request->referer[0])
-		host_of_url(request->referer, host, sizeof(host));
+		url_host(request->referer, host, sizeof(host));
 	else if (request->origin && request->origin[0] && strcmp(request->origin, "null") != 0)
-		host_of_url(request->origin, host, sizeof(host));
+		url_host(request->origin, host, sizeof(host));
 	else
 		host[0] = '\0';
 	if (host[0])

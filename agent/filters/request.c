@@ -10,44 +10,8 @@
 
 #include <libpsl.h>
 
+#include "../common/url.h"
 #include "internal.h"
-
-/* Copies the host of "scheme://user@host:port/path", lowercase, without
- * the brackets of an IPv6 literal. Returns its length, 0 when there is
- * none or it does not fit. */
-static size_t copy_host(const char *url, char *host, size_t size)
-{
-	const char *start = url ? strstr(url, "://") : NULL;
-	const char *at;
-	size_t length;
-
-	host[0] = '\0';
-	if (!start)
-		return 0;
-	start += 3;
-	length = strcspn(start, "/?#");
-	at = memchr(start, '@', length);
-	while (at) {
-		length -= (size_t)(at + 1 - start);
-		start = at + 1;
-		at = memchr(start, '@', length);
-	}
-	if (start[0] == '[') {
-		const char *end = memchr(start, ']', length);
-
-		length = end ? (size_t)(end - start - 1) : 0;
-		start++;
-	} else {
-		length = strcspn(start, ":/?#");
-	}
-	if (length == 0 || length >= size)
-		return 0;
-
-	for (size_t i = 0; i < length; i++)
-		host[i] = (char)lower_ascii((unsigned char)start[i]);
-	host[length] = '\0';
-	return length;
-}
 
 /* libpsl 0.21 reads "127.0.0.1" as a name and returns "0.1", so addresses
  * are kept whole. */
@@ -68,10 +32,10 @@ int filter_request_from_urls(struct filter_url_request *out, const char *url, co
 	memset(out, 0, sizeof(*out));
 	out->request.url = url;
 	out->request.type = filter_type_from_name(type_name);
-	if (copy_host(url, out->host, sizeof(out->host)) == 0)
+	if (url_host(url, out->host, sizeof(out->host)) == 0)
 		return -EINVAL;
 
-	if (copy_host(source_url, out->source_host, sizeof(out->source_host)) == 0)
+	if (url_host(source_url, out->source_host, sizeof(out->source_host)) == 0)
 		return 0;
 	out->request.source_host = out->source_host;
 	out->request.party_known = true;
