@@ -507,13 +507,13 @@ struct pipeline {
 	struct event_writer *events;
 	uint64_t event_errors;
 	uint64_t archive_errors;
-	uint64_t extract_errors; /* requests classified without their fields */
+	uint64_t extract_errors; /* events dropped: fields not extracted (out of memory) */
 	uint64_t scans_cut;      /* requests whose body or fields were scanned in part */
 	struct classifier *classifier;
 	struct policy *policy;
 	struct fingerprint_key *key;
 	struct policy_settings policy_settings;
-	uint64_t policy_errors; /* events written without findings or redaction */
+	uint64_t policy_errors; /* events dropped: findings not fingerprinted (out of memory) */
 	bool print_fields;
 	size_t body_keep_bytes; /* as the stream stage keeps, for HAR entries too */
 	struct extract_limits limits;
@@ -531,10 +531,10 @@ static void note_event_error(struct pipeline *pipeline, int error)
 		stop_requested = SIGPIPE;
 }
 
-/* Runs the extract stage over a request: its URL, headers (HTTP/2
- * pseudo-header fields left out) and body. Returns 0 or -ENOMEM. */
+/* Runs the extract stage over a request: its URL (url.full), headers
+ * (HTTP/2 pseudo-header fields left out) and body. Returns 0 or -ENOMEM. */
 static int extract_fields(const struct pipeline *pipeline, const struct http_exchange *exchange,
-			  struct field_list *fields)
+			  const char *url, struct field_list *fields)
 {
 	const struct http_message *message = exchange->request;
 	const char **names = calloc(message->header_count + 1, sizeof(*names));
@@ -547,10 +547,9 @@ static int extract_fields(const struct pipeline *pipeline, const struct http_exc
 		.body_kept = message->body_kept,
 		.body_bytes = message->body_bytes,
 	};
-	char *url = event_url_full(exchange);
 	int error = -ENOMEM;
 
-	if (names && values && url) {
+	if (names && values) {
 		for (size_t i = 0; i < message->header_count; i++) {
 			if (message->headers[i].name[0] == ':')
 				continue;
@@ -563,7 +562,6 @@ static int extract_fields(const struct pipeline *pipeline, const struct http_exc
 	}
 	free(names);
 	free(values);
-	free(url);
 	return error;
 }
 
@@ -578,10 +576,9 @@ static void split_url(const char *url, char *host, size_t host_size, const char 
 }
 
 static void classify_exchange(const struct pipeline *pipeline, const struct http_exchange *exchange,
-			      const struct field_list *fields, struct classification *result)
+			      const char *url, const struct field_list *fields, struct classification *result)
 {
 	const struct http_message *message = exchange->request;
-	char *url = event_url_full(exchange);
 	char host[SITE_BYTES];
 	struct classify_request request = {
 		.host = host,
@@ -597,7 +594,6 @@ static void classify_exchange(const struct pipeline *pipeline, const struct http
 	split_url(url, host, sizeof(host), &request.target);
 	if (classifier_run(pipeline->classifier, &request, result) != 0)
 		log_warn("out of memory: the personal data of a request was not scanned completely");
-	free(url);
 }
 
 static void write_event(void *user, const struct http_exchange *exchange)
@@ -611,11 +607,16 @@ static void write_event(void *user, const struct http_exchange *exchange)
 		.policy = &policy,
 		.scanned_fields = &fields,
 	};
+	char *url = event_url_full(exchange);
 	int error;
 
-	if (extract_fields(pipeline, exchange, &fields) != 0) {
+	/* Without its fields a request's personal data cannot be found, and
+	 * without a redactor it cannot be replaced: such an event would print
+	 * it, so it is counted and dropped instead. */
+	if (!url || extract_fields(pipeline, exchange, url, &fields) != 0) {
 		pipeline->extract_errors++;
-		log_warn("out of memory: fields of a request not extracted");
+		log_warn("out of memory: a request's fields were not extracted; its event is dropped");
+		goto cleanup;
 	}
 	if (fields.body_cut || fields.fields_cut) {
 		if (pipeline->scans_cut++ == 0)
@@ -623,22 +624,22 @@ static void write_event(void *user, const struct http_exchange *exchange)
 				 "--max-decoded-body, or it has more fields than the extract stage keeps; such events "
 				 "carry plainsight.body_cut or fields_cut (further ones are counted as scans_cut)");
 	}
-	classify_exchange(pipeline, exchange, &fields, &classification);
+	classify_exchange(pipeline, exchange, url, &fields, &classification);
 	if (pipeline->print_fields)
 		annotations.fields = &fields;
 	if (policy_apply(&pipeline->policy_settings, &classification, &fields, &policy) != 0) {
-		/* Without a redactor nothing may be printed that could hold
-		 * personal data: the event goes out without its fields. */
 		pipeline->policy_errors++;
-		annotations.fields = NULL;
-		annotations.policy = NULL;
-		log_warn("out of memory: a request's findings were not fingerprinted; its event is written without them");
+		log_warn("out of memory: a request's findings were not fingerprinted; its event is dropped");
+		goto cleanup;
 	}
 	error = event_writer_write(pipeline->events, exchange, &annotations);
+	note_event_error(pipeline, error);
+
+cleanup:
 	policy_result_clear(&policy);
 	classification_clear(&classification);
 	field_list_clear(&fields);
-	note_event_error(pipeline, error);
+	free(url);
 }
 
 static void write_quic_event(void *user, const struct quic_notice *notice)
@@ -727,7 +728,8 @@ static void log_stream_stats(const struct pipeline *pipeline)
 	log_info("stats: events=%llu event_write_errors=%llu connections=%llu connections_evicted=%llu "
 		 "requests_without_response=%llu responses_without_request=%llu requests_dropped=%llu "
 		 "garbage_bytes=%llu stream_bytes_lost=%llu bytes_lost_after_last_event=%llu "
-		 "http2_connections=%llu server_side_connections=%llu quic_notices=%llu extract_errors=%llu scans_cut=%llu",
+		 "http2_connections=%llu server_side_connections=%llu quic_notices=%llu extract_errors=%llu "
+		 "policy_errors=%llu scans_cut=%llu",
 		 (unsigned long long)event_writer_count(pipeline->events),
 		 (unsigned long long)pipeline->event_errors, (unsigned long long)stats.connections,
 		 (unsigned long long)stats.connections_evicted, (unsigned long long)stats.requests_without_response,
@@ -735,7 +737,8 @@ static void log_stream_stats(const struct pipeline *pipeline)
 		 (unsigned long long)stats.garbage_bytes, (unsigned long long)stats.bytes_lost,
 		 (unsigned long long)stats.bytes_lost_unreported, (unsigned long long)stats.http2_connections,
 		 (unsigned long long)stats.server_side_connections, (unsigned long long)stats.quic_notices,
-		 (unsigned long long)pipeline->extract_errors, (unsigned long long)pipeline->scans_cut);
+		 (unsigned long long)pipeline->extract_errors, (unsigned long long)pipeline->policy_errors,
+		 (unsigned long long)pipeline->scans_cut);
 }
 
 static void log_capture_stats(struct capture *capture, const struct pipeline *pipeline)

@@ -112,8 +112,8 @@ struct pixel_identity {
 	const char *meaning; /* "email", "phone", "first_name", ... */
 };
 
-/* What a decoder read from one request. Strings point into the field list
- * or the decoder table, which must outlive the report. */
+/* The fields a decoder read from one request. Strings point into the field
+ * list or the decoder table, which must outlive the report. */
 struct pixel_report {
 	const char *events[PIXEL_MAX_EVENTS]; /* distinct, in the order sent */
 	size_t event_count;
@@ -134,7 +134,7 @@ void decoder_table_free(struct decoder_table *table);
 const struct decoder *decoder_find(const struct decoder_table *table, const char *name);
 const char *decoder_name(const struct decoder *decoder);
 
-/* The parameter name in a field path ("ud[em]" of "query.ud[em]"), or NULL
+/* Returns the parameter name in a field path ("ud[em]" of "query.ud[em]"), or NULL
  * for paths outside the parameter roots. */
 const char *decoder_parameter_name(const char *path);
 
@@ -204,7 +204,7 @@ struct tracker_label {
 	const struct vendor_entry *entry; /* NULL when only a filter list matched */
 	const char *category;
 	const char *matched_by; /* the vendor rule or the filter, with its file */
-	bool decoded;           /* pixel holds what a decoder read */
+	bool decoded;           /* pixel was filled by a decoder */
 	struct pixel_report pixel;
 };
 
@@ -234,9 +234,10 @@ void classification_clear(struct classification *result);
 void classifier_free(struct classifier *classifier);
 
 /*
- * Personal data found in a request. Detectors (patterns, and meanings of
- * field names) and persona matching (a test person's known values in every
- * form) both give findings; the policy stage fingerprints and redacts them.
+ * Personal data found in a request. Two sources give findings: detectors
+ * (patterns, and meanings of field names) and persona matching (a test
+ * person's known values in every form). The policy stage then fingerprints
+ * and redacts them.
  */
 
 #define PII_ENCODING_BYTES 160
@@ -253,8 +254,9 @@ struct pii_finding {
 	 * "form > url > json > lowercase > sha256 > hex". */
 	char encoding[PII_ENCODING_BYTES];
 	/* The normalised value (lowercase e-mail, E.164 phone, digits of a
-	 * card), used only for the keyed fingerprint and never printed; for a
-	 * hash whose input is unknown, the hash text in lowercase. Owned. */
+	 * card), owned. It is used only for the keyed fingerprint and never
+	 * printed. For a hash whose input is unknown, it is the digest as
+	 * lowercase hex, whether it was sent in hex or base64. */
 	char *value;
 };
 

@@ -5,11 +5,12 @@
  * "email_hash"). The rest is looked up in the table below, whole and then
  * by its last words ("billing_first_name" ends in "first_name").
  *
- * The names are those that tracker SDKs and pixels send: Meta's advanced
- * matching keys (ud[em], ud[ph], ud[fn], ud[ln], ud[ct], ud[st], ud[zp],
- * ud[db], ud[ge], ud[country], ud[external_id]), the Conversions API's
- * user_data object, TikTok's context.user, Google's enhanced conversions
- * (sha256_email_address), Segment's traits, and common form field names.
+ * The names are those that tracker SDKs and pixels send. They include
+ * Meta's advanced matching keys (ud[em], ud[ph], ud[fn], ud[ln], ud[ct],
+ * ud[st], ud[zp], ud[db], ud[ge], ud[country], ud[external_id]) and the
+ * Conversions API's user_data object. TikTok's context.user, Google's
+ * enhanced conversions (sha256_email_address), Segment's traits and common
+ * form field names are in the table too.
  */
 #include <stdbool.h>
 #include <string.h>

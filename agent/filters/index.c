@@ -448,9 +448,9 @@ static bool is_literal(const char *pattern, size_t length)
 }
 
 /* Keeps a pattern's last 2 bytes in its entry when a match at a token
- * place must end with them: without "*", the match starts at a fixed
- * place, and bytes other than "^" are compared one for one inside the
- * URL. A final "^" could match past the URL's end. */
+ * place must end with them. Without "*", such a match starts at a fixed
+ * place, and bytes other than "^" are compared one for one inside the URL.
+ * A final "^" is left out, because it can match past the URL's end. */
 static void set_tail(struct index_entry *entry, const char *pattern)
 {
 	size_t length = entry->pattern_length;

@@ -1,11 +1,10 @@
 /*
  * Policy stage: what may leave the host. Each personal-data finding gets a
- * severity from the policy, and a keyed fingerprint in place of its value;
- * redaction replaces the values in everything an event prints. A
- * finding's value is replaced by an HMAC-SHA-256 under a key that stays on
- * the host. A collector can tell that two events carry the same value
- * without learning it, and without the key a guessed value cannot be
- * checked.
+ * severity from the policy, and a keyed fingerprint in place of its value.
+ * Redaction replaces the values in everything an event prints. The
+ * fingerprint is an HMAC-SHA-256 under a key that stays on the host, so a
+ * collector can tell that two events carry the same value without learning
+ * it, and without the key a guessed value cannot be checked.
  */
 #ifndef PLAINSIGHT_POLICY_H
 #define PLAINSIGHT_POLICY_H
@@ -50,9 +49,9 @@ int fingerprint_key_open(struct fingerprint_key **key, const char *path);
 void fingerprint_key_free(struct fingerprint_key *key);
 
 /*
- * Severity (docs/POLICY.md). Without a policy file: personal data or a
- * hashed identifier sent to a third-party tracker is high, personal data
- * sent to another third party medium, to the first party info; a
+ * Severity (docs/POLICY.md). Without a policy file, personal data or a
+ * hashed identifier sent to a third-party tracker is high. Personal data
+ * sent to another third party is medium, and to the first party info. A
  * third-party tracker request without personal data is low, the rest none.
  */
 
@@ -102,9 +101,10 @@ void redactor_free(struct redactor *redactor);
  * NULL when out of memory. */
 char *redact_text(const struct redactor *redactor, const char *text, size_t *replaced);
 
-/* Returns the printable value of field index: a secret replaced whole, a
- * value that holds a finding in a form the text search cannot see replaced
- * whole, else redact_text(). NULL when out of memory. */
+/* Returns the printable value of field index. A secret, or a value that
+ * contains a finding in a form the text search cannot see, is replaced
+ * whole. Any other value goes through redact_text(). NULL when out of
+ * memory. */
 char *redact_field(const struct redactor *redactor, size_t index);
 
 /* Returns a URL with findings, query parameter values that hold a finding,

@@ -39,7 +39,9 @@ static int compare_length(const void *left, const void *right)
 {
 	const struct needle *a = left, *b = right;
 
-	return a->length < b->length ? 1 : a->length > b->length ? -1 : 0;
+	if (a->length == b->length)
+		return 0;
+	return a->length < b->length ? 1 : -1;
 }
 
 int redactor_new(struct redactor **out, const struct field_list *fields, const struct pii_findings *findings,
@@ -69,8 +71,8 @@ int redactor_new(struct redactor **out, const struct field_list *fields, const s
 			.field = finding->field,
 		};
 	}
-	/* Longest first: an e-mail address that starts with the first name
-	 * is replaced whole, not from behind the name. */
+	/* The longest text is tried first, so an e-mail address that starts
+	 * with the first name is replaced whole, not from behind the name. */
 	qsort(redactor->needles, redactor->count, sizeof(*redactor->needles), compare_length);
 	*out = redactor;
 	return 0;

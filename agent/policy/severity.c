@@ -1,19 +1,20 @@
 /*
  * Severity of an event and of each personal-data finding in it. The
- * default policy, by what was sent to whom:
+ * default policy gives, by what was sent to whom:
  *
- *   personal data or a hashed identifier sent to a third-party tracker  high
- *   personal data sent to another third party                          medium
- *   personal data sent to the first party                              info
- *   a third-party tracker request without personal data                 low
- *   anything else                                                       none
+ *   high    personal data or a hashed identifier to a third-party tracker
+ *   medium  personal data to another third party
+ *   info    personal data to the first party
+ *   low     a third-party tracker request without personal data
+ *   none    anything else
+ *
  * A request whose party is unknown (no Referer, Origin or Sec-Fetch-Site)
  * counts as third party when it goes to a tracker, since trackers are run
  * by someone other than the site, and as first party otherwise.
  *
  * A policy file (docs/POLICY.md) lists rules that set the severity of the
  * findings they match, by site, vendor, tracker category and personal-data
- * category; the first matching rule wins. An event's severity is the
+ * category. The first matching rule wins. An event's severity is the
  * highest of its findings'.
  */
 #include <errno.h>

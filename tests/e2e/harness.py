@@ -280,9 +280,9 @@ def archive_plaintext(path):
     return b"".join(records)
 
 
-def expect_equal(actual, expected, what):
+def expect_equal(actual, expected, description):
     if actual != expected:
-        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
+        raise AssertionError(f"{description}: expected {expected!r}, got {actual!r}")
 
 
 def events_by_url(events):

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "capture/boringssl.h"
+#include "uprobe.h"
 
 #define ANDROID_LIBSSL "/usr/lib/x86_64-linux-gnu/android/libssl.so.0"
 #define OPENSSL_LIBSSL "/usr/lib/x86_64-linux-gnu/libssl.so.3"
@@ -239,33 +240,6 @@ static void test_android_stripped_copy(void **state)
 	assert_function(&offsets.ssl_read, read_symbol(ANDROID_LIBSSL, "SSL_read"));
 	assert_function(&offsets.ssl_free, read_symbol(ANDROID_LIBSSL, "SSL_free"));
 	free(copy);
-}
-
-/* Registers a uprobe at a file offset of path, for this process only,
- * through the perf "uprobe" PMU. Returns the perf event's descriptor, or
- * -1 with errno set. */
-static int open_uprobe(const char *path, uint64_t offset)
-{
-	struct perf_event_attr attr;
-	unsigned int type;
-	FILE *file;
-
-	file = fopen("/sys/bus/event_source/devices/uprobe/type", "r");
-	if (!file)
-		return -1;
-	if (fscanf(file, "%u", &type) != 1) {
-		fclose(file);
-		errno = ENODEV;
-		return -1;
-	}
-	fclose(file);
-
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = type;
-	attr.config1 = (uint64_t)(uintptr_t)path; /* uprobe_path */
-	attr.config2 = offset;                    /* probe_offset */
-	return syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
 /* While a uprobe is registered on a file, the kernel writes an int3 at

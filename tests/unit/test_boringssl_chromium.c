@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "capture/boringssl.h"
+#include "uprobe.h"
 
 #define CHROMIUM "/usr/lib/chromium/chromium"
 
@@ -108,33 +109,6 @@ static void test_chromium_found(void **state)
 	assert_offset_matches_vaddr(&offsets.ssl_read);
 	assert_offset_matches_vaddr(&offsets.ssl_free);
 	assert_offset_matches_vaddr(&offsets.ssl_shutdown);
-}
-
-/* Registers a uprobe at a file offset of path, for this process only,
- * through the perf "uprobe" PMU. Returns the perf event's descriptor, or
- * -1 with errno set. */
-static int open_uprobe(const char *path, uint64_t offset)
-{
-	struct perf_event_attr attr;
-	unsigned int type;
-	FILE *file;
-
-	file = fopen("/sys/bus/event_source/devices/uprobe/type", "r");
-	if (!file)
-		return -1;
-	if (fscanf(file, "%u", &type) != 1) {
-		fclose(file);
-		errno = ENODEV;
-		return -1;
-	}
-	fclose(file);
-
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = type;
-	attr.config1 = (uint64_t)(uintptr_t)path; /* uprobe_path */
-	attr.config2 = offset;                    /* probe_offset */
-	return syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
 /* The int3 of a uprobe shows in every private mapping of the file made

@@ -12,9 +12,8 @@
  *   a scan of every filter, for every fourth request of the corpus.
  *
  * The corpus is read from $PLAINSIGHT_ABP_REQUESTS when it is set, else
- * from ../shared/data/abp-matching-requests.json under the current
- * directory, else from /work/shared/data/abp-matching-requests.json. The
- * test fails when the file is not found.
+ * from the first of default_paths that exists. The test fails when the file
+ * is not found.
  *
  * Requests whose URL has no host ("http://", which the corpus has 54 times)
  * cannot be matched and are skipped, as adblock-rust's own test does. A

@@ -17,10 +17,10 @@
  * reads the requests and decides every one in file order. The first pass
  * is an untimed warm-up, which also writes the decisions. N more passes
  * (default 1) time each filter_engine_match() call with CLOCK_MONOTONIC.
- * Each request is built with filter_request_from_urls(),
- * untimed, right before it is matched, as the ghostery driver builds its
- * Request object: the request's URL is then in the CPU caches for both
- * engines, as it is when the agent has just parsed it. Writes the
+ * Each request is built with filter_request_from_urls(), untimed, right
+ * before it is matched, as the ghostery driver builds its Request object.
+ * The request's URL is then in the CPU caches for both engines, as it is
+ * when the agent has just parsed it. Writes the
  * decisions to OUT.jsonl, one line per request:
  *   {"i":0,"blocked":true,"filter":"||example.com^","exception":null}
  * and prints one JSON summary on stdout:
